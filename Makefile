@@ -1,0 +1,66 @@
+# certwarden.exchange — every entry point a developer or CI needs.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+LAB_DIR ?= .lab
+SCENARIO ?= field
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: help venv system-deps lint sanity unit integration test demo lab lab-stop bench build clean
+
+help:
+	@echo "make demo   set up, start the lab with the field scenarios, run the nightly check"
+	@echo "make test   set up, then every test suite and lint"
+	@echo "make lab / make lab-stop   start / stop the simulated Exchange lab"
+	@echo "make bench  run the benchmarks (writes bench/results/)"
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	touch $@
+
+venv: $(STAMP)
+
+# Debian packages the tests use (postfix for the TLS probe, chromium for the
+# HTML report); installed only when missing.
+system-deps:
+	@bash tests/support/ensure-system-deps.sh
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check plugins tests bench
+	bash tests/support/ansible-lint.sh
+
+sanity: venv
+	bash tests/support/sanity.sh
+
+unit: venv
+	$(BIN)/pytest -q -n 2 tests/unit tests/contract
+
+integration: venv system-deps
+	$(BIN)/pytest -q tests/integration
+
+test: venv system-deps lint sanity
+	$(BIN)/pytest -q -n 2 tests
+
+lab: venv
+	$(BIN)/python -m tests.lab start --dir $(LAB_DIR) --scenario $(SCENARIO) --inventory inventories/lab/hosts.yml
+
+lab-stop: venv
+	$(BIN)/python -m tests.lab stop --dir $(LAB_DIR)
+
+demo: venv
+	bash tests/support/demo.sh
+
+bench: venv
+	$(BIN)/python -m bench
+
+build: venv
+	$(BIN)/ansible-galaxy collection build --force --output-path build .
+
+clean:
+	rm -rf build .pytest_cache .ruff_cache .hypothesis
