@@ -1,0 +1,99 @@
+"""The base every certwarden action plugin stands on.
+
+It does the three things every module here needs and no module should do by
+itself: validate the task's arguments against the module's own DOCUMENTATION,
+turn every expected failure into a clear ``msg`` (no traceback), and scrub
+every ``no_log`` value from the result as a last line of defence.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any, ClassVar
+
+from ansible.errors import AnsibleError
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.common.parameters import remove_values
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.certwarden.exchange.plugins.plugin_utils.argspec import argument_spec_from_doc
+
+_MODULES_PACKAGE = "ansible_collections.certwarden.exchange.plugins.modules"
+
+
+class ModuleFailure(Exception):
+    """A failure the user can act on; becomes ``failed: true`` and ``msg``.
+
+    ``details`` are merged into the result (findings, the plan that was not
+    applied, ...) so that a failed task still carries its evidence.
+    """
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.details = details
+
+
+class CertwardenAction(ActionBase):
+    """Validate, run :meth:`execute`, report; subclasses set ``MODULE``."""
+
+    MODULE: ClassVar[str] = ""
+    # Constraints between options that DOCUMENTATION cannot express.
+    MUTUALLY_EXCLUSIVE: ClassVar[list[list[str]]] = []
+    REQUIRED_ONE_OF: ClassVar[list[list[str]]] = []
+    REQUIRED_TOGETHER: ClassVar[list[list[str]]] = []
+    REQUIRED_IF: ClassVar[list[tuple[str, Any, list[str]]]] = []
+
+    TRANSFERS_FILES = False
+
+    def run(self, tmp: str | None = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
+        self._supports_check_mode = True
+        self._supports_async = False
+        result = super().run(tmp, task_vars)
+        del tmp  # no temporary directory is ever made on the target
+        no_log_values: set[str] = set()
+        try:
+            params, no_log_values = self._validated_params()
+            result.update(self.execute(params, task_vars or {}))
+        except ModuleFailure as failure:
+            result.update(failure.details)
+            result.update(failed=True, msg=str(failure))
+        except (AnsibleError, ValueError) as error:
+            # Engine input errors (ValueError subclasses naming the option) and
+            # transport errors (AnsibleError naming the host and operation).
+            result.update(failed=True, msg=f"{self.MODULE}: {error}")
+        return remove_values(result, no_log_values)
+
+    def execute(self, params: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
+        """Do the module's work; raise :class:`ModuleFailure` for user errors."""
+        raise NotImplementedError
+
+    @classmethod
+    def documentation(cls) -> str:
+        module = importlib.import_module(f"{_MODULES_PACKAGE}.{cls.MODULE}")
+        return module.DOCUMENTATION
+
+    @classmethod
+    def argument_spec(cls) -> dict[str, dict[str, Any]]:
+        return argument_spec_from_doc(cls.documentation())
+
+    def _validated_params(self) -> tuple[dict[str, Any], set[str]]:
+        validator = ArgumentSpecValidator(
+            self.argument_spec(),
+            mutually_exclusive=self.MUTUALLY_EXCLUSIVE or None,
+            required_together=self.REQUIRED_TOGETHER or None,
+            required_one_of=self.REQUIRED_ONE_OF or None,
+            required_if=self.REQUIRED_IF or None,
+        )
+        validation = validator.validate(self._task.args)
+        no_log_values = set(validation._no_log_values)
+        if validation.error_messages:
+            raise ModuleFailure(f"{self.MODULE}: " + "; ".join(validation.error_messages))
+        return validation.validated_parameters, no_log_values
+
+    @property
+    def check_mode(self) -> bool:
+        return bool(self._task.check_mode)
+
+    @property
+    def diff_mode(self) -> bool:
+        return bool(self._task.diff)
