@@ -1,0 +1,255 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# This file is documentation only: the action plugin of the same name does the work.
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: cert_compliance
+short_description: Declare the TLS certificate an Exchange server must use; report or remediate drift
+version_added: 0.1.0
+description:
+  - Reads the server once (certificate stores C(My), C(CA), C(Root), C(AuthRoot), Exchange certificates and services,
+    send and receive connectors, the hybrid configuration, the internal transport certificate and IIS bindings),
+    compares it with the desired state given here, and reports every difference as a finding with a stable C(code).
+  - The desired state is one valid certificate per subject and issuer, the full chain present, the intended
+    certificate enabled for the given Exchange services, and every named connector, the hybrid configuration and
+    the IIS bindings naming it.
+  - In check mode it stops there and returns the C(plan) it would apply; C(changed) is true exactly when there is
+    drift it would fix. One WinRM command per host.
+  - Otherwise it applies the whole plan in one WinRM command, in an order where every prefix leaves the server no
+    worse than before (chain, import, services, connectors, backup, removal), then reads the server again to verify.
+    Three WinRM commands per host, whatever the number of steps.
+  - It never removes the intended certificate, a certificate still bound to a service, connector, IIS binding or
+    the internal transport, or any certificate without a backup that the server has read back and verified first.
+  - With no O(certificate) at all, only store-wide compliance is enforced (duplicates, expiry, chains of bound
+    certificates, ambiguous connectors).
+author:
+  - certwarden.exchange developers
+extends_documentation_fragment:
+  - certwarden.exchange.attributes
+  - certwarden.exchange.attributes.WINDOWS
+attributes:
+  check_mode:
+    support: full
+    details: One read of the server; nothing is changed.
+  diff_mode:
+    support: full
+    details: Before and after of the certificate store, the Exchange services and the connector names.
+options:
+  certificate:
+    description:
+      - The intended certificate.
+      - Give O(certificate.thumbprint) when the server already has it, O(certificate.pfx) to import it where it is
+        missing, or both (the thumbprint is then checked against the PFX).
+    type: dict
+    suboptions:
+      thumbprint:
+        description:
+          - SHA-1 thumbprint as Windows shows it. Spaces, colons and invisible characters copied from the
+            certificate dialog (such as U+200E) are removed and case is ignored; anything else that is not 40
+            hexadecimal digits is an error.
+        type: str
+      pfx:
+        description:
+          - A PKCS#12 file on the controller (Ansible Vault encrypted files are decrypted) holding the certificate and
+            its private key. Intermediates in it are installed in the C(CA) store, never left in C(My).
+        type: path
+      password:
+        description: The password of O(certificate.pfx).
+        type: str
+  chain:
+    description:
+      - A PEM bundle on the controller with the intermediate CA certificates (and optionally the root) that must be
+        present on the server. Every certificate in it is checked to belong to the intended certificate's chain.
+    type: path
+  install_root:
+    description: Also install the bundle's root into C(Root) when the server does not trust it.
+    type: bool
+    default: false
+  services:
+    description: Exchange services that must be enabled on the intended certificate (Enable-ExchangeCertificate is additive).
+    type: list
+    elements: str
+    choices: [SMTP, IIS, IMAP, POP, UM, UMCallRouter, Federation]
+    default: [SMTP]
+  send_connectors:
+    description: Send connectors whose C(TlsCertificateName) must name the intended certificate.
+    type: list
+    elements: str
+    default: []
+  receive_connectors:
+    description: Receive connectors (C(SERVER\\Name) or the name on this server) whose C(TlsCertificateName) must name it.
+    type: list
+    elements: str
+    default: []
+  hybrid_configuration:
+    description: Whether the hybrid configuration's C(TlsCertificateName) must name it.
+    type: bool
+    default: false
+  iis_bindings:
+    description: IIS https bindings, as C(site:port), that must use it.
+    type: list
+    elements: str
+    default: []
+  duplicates:
+    description:
+      - C(remove) keeps one valid certificate per issuer and subject (the intended one, else the one Exchange should
+        use) and removes the others after backing them up; C(report) only reports them.
+    type: str
+    choices: [remove, report]
+    default: remove
+  expiry_warning_days:
+    description: A bound certificate that expires within this many days is reported as C(expiring_soon).
+    type: int
+    default: 30
+  backup:
+    description: Where removed certificates are kept.
+    type: dict
+    default: {}
+    suboptions:
+      remote_directory:
+        description: Folder on the server; created with an ACL of Administrators and SYSTEM only.
+        type: str
+        default: C:\ProgramData\certwarden\backup
+      local_directory:
+        description:
+          - Folder on the controller where a copy of every backup is written (mode 0600), in a subfolder per host.
+          - Omit to keep backups on the server only.
+        type: path
+      password:
+        description:
+          - Password protecting backups that carry a private key (PFX, AES256-SHA256).
+          - Without it, or where the key is not exportable, only the public certificate (DER) is kept, and the
+            result says so for each backup.
+        type: str
+notes:
+  - Exchange names a send connector's certificate only by issuer and subject, so two certificates with the same
+    issuer and subject let Exchange present either (C(TLS negotiation failed with error NoCredentials)).
+  - Removal uses the certificate store directly, because C(Remove-ExchangeCertificate) refuses both copies of a
+    duplicate that a connector names.
+seealso:
+  - module: certwarden.exchange.cert_facts
+  - module: certwarden.exchange.cert_restore
+  - module: certwarden.exchange.smtp_tls_probe
+"""
+
+EXAMPLES = r"""
+- name: Nightly compliance check (report only)
+  certwarden.exchange.cert_compliance:
+    certificate:
+      thumbprint: "{{ certwarden_intended_thumbprint }}"
+    send_connectors:
+      - Outbound to Office 365
+    receive_connectors:
+      - "Default Frontend {{ inventory_hostname_short | upper }}"
+    hybrid_configuration: true
+  check_mode: true
+  register: compliance
+
+- name: Roll out a renewed certificate and retire the old copy
+  certwarden.exchange.cert_compliance:
+    certificate:
+      pfx: files/mail.contoso.com-2027.pfx
+      password: "{{ vault_pfx_password }}"
+    chain: files/issuing-chain.pem
+    services: [SMTP, IIS]
+    send_connectors: [Outbound to Office 365]
+    hybrid_configuration: true
+    backup:
+      local_directory: "{{ playbook_dir }}/backups"
+      password: "{{ vault_backup_password }}"
+
+- name: Store-wide hygiene only (duplicates, expiry, chains), no intended certificate
+  certwarden.exchange.cert_compliance:
+    duplicates: report
+"""
+
+RETURN = r"""
+compliant:
+  description: True when no error-severity finding remains (after the change, when one was made).
+  returned: always
+  type: bool
+findings:
+  description: Every difference from the desired state found by the first read. See docs/findings.md for the codes.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    code:
+      description: Stable snake_case code, for example C(duplicate_certificate).
+      type: str
+    severity:
+      description: C(error) or C(warning).
+      type: str
+    message:
+      description: What is wrong, in the host's own names.
+      type: str
+    evidence:
+      description: Thumbprints, names and connectors that show it.
+      type: dict
+    fix:
+      description: The plan step action that fixes it, or null when only a person can.
+      type: str
+plan:
+  description: The ordered steps that make the server compliant (what check mode would apply). Secrets are masked.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: Position in the plan, from 1.
+      type: int
+    action:
+      description: One of the agent's primitive steps (install_intermediate, import_pfx, enable_services, set_connector, backup, remove, ...).
+      type: str
+    params:
+      description: The step's values (certificate blobs shortened, passwords masked).
+      type: dict
+    reason:
+      description: The finding this step fixes.
+      type: str
+applied:
+  description: The result of every step sent to the server, in order.
+  returned: when changes were applied
+  type: list
+  elements: dict
+backups:
+  description: One entry per certificate backed up before removal.
+  returned: when changes were applied
+  type: list
+  elements: dict
+  contains:
+    thumbprint:
+      description: The certificate backed up.
+      type: str
+    store:
+      description: The store it was removed from.
+      type: str
+    kind:
+      description: C(pfx) (certificate and private key) or C(der) (public certificate only).
+      type: str
+    remote_path:
+      description: The backup file on the server.
+      type: str
+    local_path:
+      description: The copy on the controller, when O(backup.local_directory) is set.
+      type: str
+    sha256:
+      description: SHA-256 of the backup file, checked on both ends.
+      type: str
+findings_after:
+  description: The findings of the verifying read after the change.
+  returned: when changes were applied
+  type: list
+  elements: dict
+host:
+  description: The server's computer name and FQDN as it reports them.
+  returned: always
+  type: dict
+certificates:
+  description: Summary of the certificates in C(My) (thumbprint, subject, issuer, not_after, days_to_expiry, services), for reports.
+  returned: always
+  type: list
+  elements: dict
+"""
