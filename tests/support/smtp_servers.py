@@ -67,7 +67,7 @@ def _server_context(chain_pem: Path) -> ssl.SSLContext:
 class _NullHandler:
     """Accepts nothing worth keeping; the probe never sends mail."""
 
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd's hook name
+    async def handle_DATA(self, server, session, envelope) -> str:
         return "250 OK"
 
 
