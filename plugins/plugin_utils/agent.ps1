@@ -1,0 +1,635 @@
+# certwarden-agent 1
+# The only certwarden code that runs on Windows (Windows PowerShell 5.1).
+# Contract: docs/agent-protocol.md. It gathers data and executes primitive
+# steps with values taken from the request object; it makes no decisions.
+# Every value in the response is a plain string, bool, int, list or null,
+# converted here on the server.
+#
+# Windows PowerShell 5.1 quirks handled here:
+# * a function's output is unrolled: a one-element array comes back as the
+#   element and an empty one as $null. Functions here emit items and every
+#   caller wraps them in @(...); hashtable values hold those arrays.
+# * ConvertTo-Json: default -Depth 2 silently turns deeper objects into
+#   strings (we pass -Depth 10 and only ever serialise hashtables, arrays and
+#   primitives, never .NET objects, so depth cannot explode); enums, chars and
+#   DateTimes are not written as strings (we convert with [string] and
+#   explicit formats); an array wrapped in PSObject is written as
+#   {"value":[...],"Count":n} when System.Array type data is loaded (removed
+#   below); non-ASCII characters are written raw, so we escape them as \uXXXX
+#   to be independent of the console code page.
+# * ConvertFrom-Json returns PSCustomObject (missing properties read as $null)
+#   and, in PowerShell 7 only, turns ISO dates into DateTime: both handled.
+# * String.StartsWith/IndexOf are culture-aware in .NET Framework: ordinal
+#   comparison is used where it matters.
+param([string]$RequestJson)
+
+$ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'
+$AgentVersion = '1'
+$Invariant = [System.Globalization.CultureInfo]::InvariantCulture
+$TimeFormat = "yyyy-MM-dd'T'HH:mm:ss'Z'"
+$ExchangeActions = @('enable_services', 'set_connector', 'set_hybrid', 'set_protocol_logging')
+$StepActions = @('install_intermediate', 'install_root', 'import_certificate', 'import_pfx', 'enable_services',
+    'set_connector', 'set_hybrid', 'set_iis_binding', 'set_protocol_logging', 'backup', 'remove')
+try { Remove-TypeData -TypeName System.Array -ErrorAction Stop } catch { }
+
+function New-AgentError([string]$Category, [string]$Message) {
+    $exception = New-Object System.Exception $Message
+    $exception.Data['certwarden_category'] = $Category
+    return $exception
+}
+
+function Get-ErrorCategory([System.Exception]$Exception) {
+    if ($Exception.Data.Contains('certwarden_category')) { return $Exception.Data['certwarden_category'] }
+    if ($Exception -is [System.UnauthorizedAccessException]) { return 'access_denied' }
+    if ($Exception.HResult -eq -2147024891) { return 'access_denied' }  # 0x80070005 E_ACCESSDENIED
+    return 'internal'
+}
+
+function ConvertTo-NullableString($Value) {
+    if ($null -eq $Value) { return $null }
+    return [string]$Value
+}
+
+# Exchange prints flag sets and multi-valued properties as "A, B, C".
+function Split-List($Value) {
+    foreach ($item in ([string]$Value).Split(',')) {
+        $trimmed = $item.Trim()
+        if ($trimmed -and $trimmed -ne 'None') { $trimmed }
+    }
+}
+
+function Get-StringList($Values) {
+    foreach ($value in $Values) { if ($null -ne $value) { [string]$value } }
+}
+
+function Get-Field($Step, [string]$Name) {
+    $value = $Step.$Name
+    if ($null -eq $value) { throw "the step has no '$Name'" }
+    return $value
+}
+
+function Format-Time([datetime]$Time) {
+    return $Time.ToUniversalTime().ToString($TimeFormat, $Invariant)
+}
+
+# ---------------------------------------------------------------- stores
+
+function Open-Store([string]$Name, [bool]$Write) {
+    $flags = [System.Security.Cryptography.X509Certificates.OpenFlags]::OpenExistingOnly
+    if ($Write) { $flags = $flags -bor [System.Security.Cryptography.X509Certificates.OpenFlags]::ReadWrite }
+    $location = [System.Security.Cryptography.X509Certificates.StoreLocation]::LocalMachine
+    $store = New-Object System.Security.Cryptography.X509Certificates.X509Store -ArgumentList $Name, $location
+    $store.Open($flags)
+    return $store
+}
+
+function Find-Certificate($Store, [string]$Thumbprint) {
+    foreach ($certificate in $Store.Certificates) {
+        if ([string]::Equals($certificate.Thumbprint, $Thumbprint, [StringComparison]::OrdinalIgnoreCase)) {
+            $certificate
+        }
+    }
+}
+
+# $null when there is no key or its export policy cannot be read.
+function Get-KeyExportable($Certificate) {
+    if (-not $Certificate.HasPrivateKey) { return $null }
+    try {
+        $key = [System.Security.Cryptography.X509Certificates.RSACertificateExtensions]::GetRSAPrivateKey($Certificate)
+        if ($null -eq $key) {
+            $key = [System.Security.Cryptography.X509Certificates.ECDsaCertificateExtensions]::GetECDsaPrivateKey($Certificate)
+        }
+        if ($null -eq $key) { return $null }
+        if ($key -is [System.Security.Cryptography.ICspAsymmetricAlgorithm]) {
+            return [bool]$key.CspKeyContainerInfo.Exportable
+        }
+        $policy = $key.Key.ExportPolicy
+        return [bool]($policy -band [System.Security.Cryptography.CngExportPolicies]::AllowPlaintextExport) -or
+            [bool]($policy -band [System.Security.Cryptography.CngExportPolicies]::AllowExport)
+    }
+    catch { return $null }
+}
+
+function ConvertTo-CertEntry($Certificate) {
+    [ordered]@{
+        thumbprint             = $Certificate.Thumbprint.ToUpperInvariant()
+        der_b64                = [Convert]::ToBase64String($Certificate.RawData)
+        subject                = [string]$Certificate.Subject
+        issuer                 = [string]$Certificate.Issuer
+        has_private_key        = [bool]$Certificate.HasPrivateKey
+        private_key_exportable = Get-KeyExportable $Certificate
+        friendly_name          = [string]$Certificate.FriendlyName
+    }
+}
+
+function Read-Store([string]$Name) {
+    $store = Open-Store $Name $false
+    try { foreach ($certificate in $store.Certificates) { ConvertTo-CertEntry $certificate } }
+    finally { $store.Close() }
+}
+
+# ---------------------------------------------------------------- Exchange
+
+function Test-Exchange {
+    return [bool](Get-Command -Name Get-ExchangeCertificate -ErrorAction SilentlyContinue)
+}
+
+# The local snap-in first (no remoting, live objects); else the Exchange
+# Management Shell's own script, which opens a session to the local server.
+function Import-Exchange {
+    if (Test-Exchange) { return }
+    try { Add-PSSnapin -Name Microsoft.Exchange.Management.PowerShell.SnapIn -ErrorAction Stop } catch { }
+    if (Test-Exchange) { return }
+    $installPath = [Environment]::GetEnvironmentVariable('ExchangeInstallPath', 'Machine')
+    if (-not $installPath) { return }
+    $remoteExchange = Join-Path $installPath 'bin\RemoteExchange.ps1'
+    if (-not (Test-Path -LiteralPath $remoteExchange)) { return }
+    try {
+        . $remoteExchange
+        Connect-ExchangeServer -auto -ClientApplication:ManagementShell | Out-Null
+    }
+    catch { }
+}
+
+function Assert-Exchange {
+    Import-Exchange
+    if (-not (Test-Exchange)) {
+        throw (New-AgentError 'exchange_unavailable' "the Exchange management tools are not available on $env:COMPUTERNAME")
+    }
+}
+
+function ConvertTo-SendConnector($Connector) {
+    [ordered]@{
+        identity                    = [string]$Connector.Identity
+        name                        = [string]$Connector.Name
+        fqdn                        = ConvertTo-NullableString $Connector.Fqdn
+        tls_certificate_name        = ConvertTo-NullableString $Connector.TlsCertificateName
+        require_tls                 = [bool]$Connector.RequireTLS
+        tls_auth_level              = ConvertTo-NullableString $Connector.TlsAuthLevel
+        tls_domain                  = ConvertTo-NullableString $Connector.TlsDomain
+        cloud_services_mail_enabled = [bool]$Connector.CloudServicesMailEnabled
+        smart_hosts                 = @(Get-StringList $Connector.SmartHosts)
+        source_transport_servers    = @(Get-StringList $Connector.SourceTransportServers)
+        protocol_logging_level      = [string]$Connector.ProtocolLoggingLevel
+        enabled                     = [bool]$Connector.Enabled
+    }
+}
+
+function ConvertTo-ReceiveConnector($Connector) {
+    [ordered]@{
+        identity               = [string]$Connector.Identity
+        name                   = [string]$Connector.Name
+        server                 = [string]$Connector.Server
+        fqdn                   = ConvertTo-NullableString $Connector.Fqdn
+        tls_certificate_name   = ConvertTo-NullableString $Connector.TlsCertificateName
+        auth_mechanism         = @(Split-List $Connector.AuthMechanism)
+        bindings               = @(Get-StringList $Connector.Bindings)
+        protocol_logging_level = [string]$Connector.ProtocolLoggingLevel
+        enabled                = [bool]$Connector.Enabled
+    }
+}
+
+function Read-Exchange {
+    Import-Exchange
+    if (-not (Test-Exchange)) { return $null }
+    $server = $env:COMPUTERNAME
+    $certificates = foreach ($certificate in @(Get-ExchangeCertificate -Server $server)) {
+        [ordered]@{
+            thumbprint   = ([string]$certificate.Thumbprint).ToUpperInvariant()
+            services     = @(Split-List $certificate.Services)
+            status       = [string]$certificate.Status
+            root_ca_type = [string]$certificate.RootCAType
+        }
+    }
+    $hybrid = Get-HybridConfiguration
+    $hybridEntry = $null
+    if ($null -ne $hybrid) {
+        $hybridEntry = [ordered]@{
+            tls_certificate_name        = ConvertTo-NullableString $hybrid.TlsCertificateName
+            sending_transport_servers   = @(Get-StringList $hybrid.SendingTransportServers)
+            receiving_transport_servers = @(Get-StringList $hybrid.ReceivingTransportServers)
+            edge_transport_servers      = @(Get-StringList $hybrid.EdgeTransportServers)
+        }
+    }
+    $transport = Get-TransportService -Identity $server
+    [ordered]@{
+        server               = $server
+        version              = [string](Get-ExchangeServer -Identity $server).AdminDisplayVersion
+        certificates         = @($certificates)
+        send_connectors      = @(foreach ($c in @(Get-SendConnector)) { ConvertTo-SendConnector $c })
+        receive_connectors   = @(foreach ($c in @(Get-ReceiveConnector -Server $server)) { ConvertTo-ReceiveConnector $c })
+        hybrid_configuration = $hybridEntry
+        transport_service    = [ordered]@{
+            internal_transport_certificate_thumbprint = ConvertTo-NullableString $transport.InternalTransportCertificateThumbprint
+            send_protocol_log_path                    = ConvertTo-NullableString $transport.SendProtocolLogPath
+            receive_protocol_log_path                 = ConvertTo-NullableString $transport.ReceiveProtocolLogPath
+        }
+    }
+}
+
+# ---------------------------------------------------------------- IIS
+
+function Import-WebAdministration {
+    if (-not (Get-Module -ListAvailable -Name WebAdministration)) { return $false }
+    Import-Module WebAdministration
+    return $true
+}
+
+# bindingInformation is "ip:port:host"; the ip may be "[::1]", the host never has ':'.
+function ConvertTo-IisBinding([string]$Site, $Binding) {
+    $information = [string]$Binding.bindingInformation
+    $hostSplit = $information.LastIndexOf(':')
+    $address = $information.Substring(0, $hostSplit)
+    $hash = [string]$Binding.certificateHash
+    $thumbprint = $null
+    if ($hash) { $thumbprint = $hash.ToUpperInvariant() }
+    $store = ConvertTo-NullableString $Binding.certificateStoreName
+    [ordered]@{
+        site        = $Site
+        binding     = $information
+        port        = [int]$address.Substring($address.LastIndexOf(':') + 1)
+        host_header = $information.Substring($hostSplit + 1)
+        thumbprint  = $thumbprint
+        store       = $store
+    }
+}
+
+function Read-IisBindings {
+    if (-not (Import-WebAdministration)) { return }
+    foreach ($site in @(Get-Website)) {
+        foreach ($binding in @(Get-WebBinding -Name $site.name -Protocol https)) {
+            ConvertTo-IisBinding ([string]$site.name) $binding
+        }
+    }
+}
+
+# ---------------------------------------------------------------- read
+
+function Get-HostInfo {
+    $properties = [System.Net.NetworkInformation.IPGlobalProperties]::GetIPGlobalProperties()
+    $fqdn = $properties.HostName
+    if ($properties.DomainName) { $fqdn = $properties.HostName + '.' + $properties.DomainName }
+    $version = Get-ItemProperty -LiteralPath 'HKLM:\SOFTWARE\Microsoft\Windows NT\CurrentVersion'
+    [ordered]@{
+        computer_name = $env:COMPUTERNAME
+        fqdn          = $fqdn.ToLowerInvariant()
+        time_utc      = Format-Time ([datetime]::UtcNow)
+        os            = [string]$version.ProductName
+    }
+}
+
+function Invoke-Read {
+    $stores = [ordered]@{}
+    foreach ($name in @('My', 'CA', 'Root', 'AuthRoot')) { $stores[$name] = @(Read-Store $name) }
+    [ordered]@{
+        host         = Get-HostInfo
+        stores       = $stores
+        exchange     = Read-Exchange
+        iis_bindings = @(Read-IisBindings)
+    }
+}
+
+# ---------------------------------------------------------------- apply steps
+# Each returns @{ changed = bool; data = ... } and throws on failure.
+
+function Add-ToStore([string]$StoreName, [string]$Thumbprint, [byte[]]$Bytes) {
+    $certificate = New-Object System.Security.Cryptography.X509Certificates.X509Certificate2 -ArgumentList (, $Bytes)
+    if ($certificate.Thumbprint -ne $Thumbprint) { throw "the certificate bytes have thumbprint $($certificate.Thumbprint), not $Thumbprint" }
+    $store = Open-Store $StoreName $true
+    try {
+        if (@(Find-Certificate $store $Thumbprint).Count -gt 0) { return @{ changed = $false } }
+        $store.Add($certificate)
+        return @{ changed = $true }
+    }
+    finally { $store.Close() }
+}
+
+function Step-ImportPfx($Step) {
+    $thumbprint = Get-Field $Step 'thumbprint'
+    $bytes = [Convert]::FromBase64String((Get-Field $Step 'pfx_b64'))
+    $flags = [System.Security.Cryptography.X509Certificates.X509KeyStorageFlags]'MachineKeySet,PersistKeySet,Exportable'
+    $store = Open-Store 'My' $true
+    try {
+        foreach ($existing in @(Find-Certificate $store $thumbprint)) {
+            if ($existing.HasPrivateKey) { return @{ changed = $false } }
+        }
+        $certificate = New-Object System.Security.Cryptography.X509Certificates.X509Certificate2 -ArgumentList $bytes, ([string]$Step.password), $flags
+        if ($certificate.Thumbprint -ne $thumbprint) { throw "the PFX holds thumbprint $($certificate.Thumbprint), not $thumbprint" }
+        if (-not $certificate.HasPrivateKey) { throw "the PFX for $thumbprint holds no private key" }
+        $store.Add($certificate)
+        return @{ changed = $true }
+    }
+    finally { $store.Close() }
+}
+
+function Step-EnableServices($Step) {
+    $thumbprint = Get-Field $Step 'thumbprint'
+    $wanted = @(Get-StringList (Get-Field $Step 'services'))
+    $current = @(Split-List (Get-ExchangeCertificate -Server $env:COMPUTERNAME -Thumbprint $thumbprint).Services)
+    $missing = @(foreach ($service in $wanted) { if ($current -notcontains $service) { $service } })
+    if ($missing.Count -eq 0) { return @{ changed = $false } }
+    Enable-ExchangeCertificate -Server $env:COMPUTERNAME -Thumbprint $thumbprint -Services ($wanted -join ',') -Force -Confirm:$false
+    return @{ changed = $true }
+}
+
+function Get-Connector([string]$Kind, [string]$Identity) {
+    switch ($Kind) {
+        'send' { return Get-SendConnector -Identity $Identity }
+        'receive' { return Get-ReceiveConnector -Identity $Identity }
+        default { throw "kind must be 'send' or 'receive', not '$Kind'" }
+    }
+}
+
+function Set-Connector([string]$Kind, [string]$Identity, [hashtable]$Settings) {
+    switch ($Kind) {
+        'send' { Set-SendConnector -Identity $Identity @Settings -Confirm:$false }
+        'receive' { Set-ReceiveConnector -Identity $Identity @Settings -Confirm:$false }
+    }
+}
+
+function Step-SetConnector($Step) {
+    $kind = [string](Get-Field $Step 'kind')
+    $identity = [string](Get-Field $Step 'identity')
+    $name = ConvertTo-NullableString $Step.tls_certificate_name
+    $connector = Get-Connector $kind $identity
+    if ((ConvertTo-NullableString $connector.TlsCertificateName) -ceq $name) { return @{ changed = $false } }
+    Set-Connector $kind $identity @{ TlsCertificateName = $name }
+    return @{ changed = $true }
+}
+
+function Step-SetProtocolLogging($Step) {
+    $kind = [string](Get-Field $Step 'kind')
+    $identity = [string](Get-Field $Step 'identity')
+    $level = [string](Get-Field $Step 'level')
+    $connector = Get-Connector $kind $identity
+    if ([string]$connector.ProtocolLoggingLevel -eq $level) { return @{ changed = $false } }
+    Set-Connector $kind $identity @{ ProtocolLoggingLevel = $level }
+    return @{ changed = $true }
+}
+
+function Step-SetHybrid($Step) {
+    $name = ConvertTo-NullableString $Step.tls_certificate_name
+    $hybrid = Get-HybridConfiguration
+    if ($null -eq $hybrid) { throw 'there is no hybrid configuration' }
+    if ((ConvertTo-NullableString $hybrid.TlsCertificateName) -ceq $name) { return @{ changed = $false } }
+    Set-HybridConfiguration -TlsCertificateName $name -Confirm:$false
+    return @{ changed = $true }
+}
+
+function Step-SetIisBinding($Step) {
+    $site = [string](Get-Field $Step 'site')
+    $information = [string](Get-Field $Step 'binding')
+    $thumbprint = [string](Get-Field $Step 'thumbprint')
+    if (-not (Import-WebAdministration)) { throw 'the WebAdministration module (IIS) is not installed' }
+    $binding = @(Get-WebBinding -Name $site -Protocol https | Where-Object { $_.bindingInformation -eq $information })
+    if ($binding.Count -ne 1) { throw "site '$site' has no https binding '$information'" }
+    $previous = [string]$binding[0].certificateHash
+    if ($previous -eq $thumbprint) { return @{ changed = $false } }
+    if ($previous) { $binding[0].RemoveSslCertificate() }
+    try { $binding[0].AddSslCertificate($thumbprint, 'My') }
+    catch {
+        if ($previous) { $binding[0].AddSslCertificate($previous, 'My') }
+        throw
+    }
+    return @{ changed = $true }
+}
+
+function Set-AdministratorsOnlyAcl([string]$Directory) {
+    $acl = New-Object System.Security.AccessControl.DirectorySecurity
+    $acl.SetAccessRuleProtection($true, $false)
+    foreach ($sid in @('S-1-5-32-544', 'S-1-5-18')) {
+        $identity = New-Object System.Security.Principal.SecurityIdentifier $sid
+        $rule = New-Object System.Security.AccessControl.FileSystemAccessRule -ArgumentList $identity, 'FullControl', 'ContainerInherit,ObjectInherit', 'None', 'Allow'
+        $acl.AddAccessRule($rule)
+    }
+    (Get-Item -LiteralPath $Directory).SetAccessControl($acl)
+}
+
+function Get-BackupThumbprints([string]$Path, [string]$Kind, $Password) {
+    if ($Kind -eq 'der') {
+        $bytes = [System.IO.File]::ReadAllBytes($Path)
+        return (New-Object System.Security.Cryptography.X509Certificates.X509Certificate2 -ArgumentList (, $bytes)).Thumbprint
+    }
+    $pfx = Get-PfxData -FilePath $Path -Password $Password
+    foreach ($certificate in @($pfx.EndEntityCertificates) + @($pfx.OtherCertificates)) {
+        if ($null -ne $certificate) { $certificate.Thumbprint }
+    }
+}
+
+function Step-Backup($Step) {
+    $thumbprint = [string](Get-Field $Step 'thumbprint')
+    $storeName = [string](Get-Field $Step 'store')
+    $directory = [string](Get-Field $Step 'directory')
+    $store = Open-Store $storeName $false
+    try { $certificate = @(Find-Certificate $store $thumbprint) }
+    finally { $store.Close() }
+    if ($certificate.Count -eq 0) { throw "there is no certificate $thumbprint in LocalMachine\$storeName" }
+    $item = Get-Item -LiteralPath ('Cert:\LocalMachine\' + $storeName + '\' + $certificate[0].Thumbprint)
+
+    $kind = 'der'
+    $password = $null
+    if ($Step.password -and (Get-KeyExportable $certificate[0])) {
+        $kind = 'pfx'
+        $password = ConvertTo-SecureString -String ([string]$Step.password) -AsPlainText -Force
+    }
+    $extension = @{ der = '.cer'; pfx = '.pfx' }[$kind]
+    $null = New-Item -ItemType Directory -Path $directory -Force
+    Set-AdministratorsOnlyAcl $directory
+    $path = Join-Path $directory ($certificate[0].Thumbprint + $extension)
+
+    $changed = $false
+    $algorithm = $null
+    $existing = $null
+    if (Test-Path -LiteralPath $path) { try { $existing = @(Get-BackupThumbprints $path $kind $password) } catch { } }
+    if ($existing -notcontains $certificate[0].Thumbprint) {
+        if ($kind -eq 'pfx') {
+            $export = @{ Cert = $item; FilePath = $path; Password = $password; Force = $true }
+            # -CryptoAlgorithmOption exists from Windows Server 2019; older systems write TripleDES_SHA1.
+            $algorithm = 'TripleDES_SHA1'
+            if ((Get-Command Export-PfxCertificate).Parameters.ContainsKey('CryptoAlgorithmOption')) {
+                $export['CryptoAlgorithmOption'] = 'AES256_SHA256'
+                $algorithm = 'AES256_SHA256'
+            }
+            $null = Export-PfxCertificate @export
+        }
+        else { $null = Export-Certificate -Cert $item -FilePath $path -Type CERT -Force }
+        $changed = $true
+    }
+    $readBack = @(Get-BackupThumbprints $path $kind $password)
+    if ($readBack -notcontains $certificate[0].Thumbprint) {
+        throw "the backup $path reads back as $($readBack -join ', '), not $thumbprint"
+    }
+    $bytes = [System.IO.File]::ReadAllBytes($path)
+    $sha256 = New-Object System.Security.Cryptography.SHA256Managed
+    return @{
+        changed = $changed
+        data    = [ordered]@{
+            path                 = $path
+            kind                 = $kind
+            thumbprint_read_back = $certificate[0].Thumbprint
+            sha256               = ([BitConverter]::ToString($sha256.ComputeHash($bytes))).Replace('-', '')
+            content_b64          = [Convert]::ToBase64String($bytes)
+            pfx_algorithm        = $algorithm
+        }
+    }
+}
+
+function Step-Remove($Step) {
+    $thumbprint = [string](Get-Field $Step 'thumbprint')
+    $store = Open-Store ([string](Get-Field $Step 'store')) $true
+    try {
+        $found = @(Find-Certificate $store $thumbprint)
+        foreach ($certificate in $found) { $store.Remove($certificate) }
+        return @{ changed = ($found.Count -gt 0) }
+    }
+    finally { $store.Close() }
+}
+
+function Invoke-Step($Step) {
+    switch ([string]$Step.action) {
+        'install_intermediate' { return Add-ToStore 'CA' ([string](Get-Field $Step 'thumbprint')) ([Convert]::FromBase64String((Get-Field $Step 'der_b64'))) }
+        'install_root' { return Add-ToStore 'Root' ([string](Get-Field $Step 'thumbprint')) ([Convert]::FromBase64String((Get-Field $Step 'der_b64'))) }
+        'import_certificate' { return Add-ToStore ([string](Get-Field $Step 'store')) ([string](Get-Field $Step 'thumbprint')) ([Convert]::FromBase64String((Get-Field $Step 'der_b64'))) }
+        'import_pfx' { return Step-ImportPfx $Step }
+        'enable_services' { return Step-EnableServices $Step }
+        'set_connector' { return Step-SetConnector $Step }
+        'set_hybrid' { return Step-SetHybrid $Step }
+        'set_iis_binding' { return Step-SetIisBinding $Step }
+        'set_protocol_logging' { return Step-SetProtocolLogging $Step }
+        'backup' { return Step-Backup $Step }
+        'remove' { return Step-Remove $Step }
+        default { throw "unknown action '$($Step.action)'" }
+    }
+}
+
+function Invoke-Apply($Options) {
+    $steps = @($Options.steps)
+    foreach ($step in $steps) {
+        if ($StepActions -notcontains [string]$step.action) {
+            throw (New-AgentError 'bad_request' "step '$($step.id)' has unknown action '$($step.action)'")
+        }
+    }
+    if (@($steps | Where-Object { $ExchangeActions -contains [string]$_.action }).Count -gt 0) { Assert-Exchange }
+
+    $results = New-Object System.Collections.ArrayList
+    $failed = $false
+    $completed = 0
+    foreach ($step in $steps) {
+        $entry = [ordered]@{ id = $step.id; action = [string]$step.action; status = 'not_run'; message = $null; data = $null }
+        if (-not $failed) {
+            try {
+                $outcome = Invoke-Step $step
+                $entry.status = 'unchanged'
+                if ($outcome.changed) { $entry.status = 'changed' }
+                $entry.data = $outcome.data
+                $completed++
+            }
+            catch {
+                $entry.status = 'failed'
+                $entry.message = $_.Exception.Message
+                $failed = $true
+            }
+        }
+        $null = $results.Add($entry)
+    }
+    [ordered]@{ results = @($results.ToArray()); completed = $completed; failed = $failed }
+}
+
+# ---------------------------------------------------------------- read_logs
+
+function ConvertTo-UtcTime($Value) {
+    if ($Value -is [datetime]) { return $Value.ToUniversalTime() }
+    $styles = [System.Globalization.DateTimeStyles]'AdjustToUniversal,AssumeUniversal'
+    return [datetime]::Parse([string]$Value, $Invariant, $styles)
+}
+
+function Read-Tail([string]$Path, [long]$Count) {
+    # Exchange keeps its current log open for writing: share ReadWrite to read it.
+    $stream = [System.IO.File]::Open($Path, 'Open', 'Read', 'ReadWrite')
+    try {
+        $Count = [Math]::Min($Count, $stream.Length)
+        $null = $stream.Seek(-$Count, 'End')
+        $buffer = New-Object byte[] $Count
+        $read = 0
+        while ($read -lt $Count) {
+            $n = $stream.Read($buffer, $read, $Count - $read)
+            if ($n -le 0) { break }
+            $read += $n
+        }
+        return , $buffer
+    }
+    finally { $stream.Close() }
+}
+
+function Invoke-ReadLogs($Options) {
+    $paths = @(Get-StringList $Options.paths)
+    if ($null -eq $Options.paths) {
+        Assert-Exchange
+        $transport = Get-TransportService -Identity $env:COMPUTERNAME
+        $paths = @(Get-StringList @($transport.SendProtocolLogPath, $transport.ReceiveProtocolLogPath))
+    }
+    $since = [datetime]::MinValue
+    if ($null -ne $Options.since) { $since = ConvertTo-UtcTime $Options.since }
+    $budget = [long]50000000
+    if ($null -ne $Options.max_bytes) { $budget = [long]$Options.max_bytes }
+
+    $missing = @(foreach ($path in $paths) { if (-not (Test-Path -LiteralPath $path -PathType Container)) { $path } })
+    $files = @(foreach ($path in $paths) {
+            if (Test-Path -LiteralPath $path -PathType Container) {
+                Get-ChildItem -LiteralPath $path -Filter '*.log' -File | Where-Object { $_.LastWriteTimeUtc -ge $since }
+            }
+        })
+    # Newest first to spend the byte budget on the newest files; reported newest last.
+    $newestFirst = @($files | Sort-Object -Property @('LastWriteTimeUtc', 'FullName') -Descending)
+    $entries = New-Object System.Collections.ArrayList
+    $dropped = 0
+    foreach ($file in $newestFirst) {
+        if ($budget -le 0) { $dropped++; continue }
+        $take = [Math]::Min([long]$file.Length, $budget)
+        $bytes = Read-Tail $file.FullName $take
+        $budget -= $bytes.Length
+        $null = $entries.Insert(0, [ordered]@{
+                path         = $file.FullName
+                name         = $file.Name
+                size         = [long]$file.Length
+                modified_utc = Format-Time $file.LastWriteTimeUtc
+                content_b64  = [Convert]::ToBase64String($bytes)
+                truncated    = ($bytes.Length -lt $file.Length)
+            })
+    }
+    [ordered]@{ files = @($entries.ToArray()); dropped_files = $dropped; missing_paths = $missing }
+}
+
+# ---------------------------------------------------------------- main
+
+function ConvertTo-AsciiJson($Value) {
+    $json = ConvertTo-Json -InputObject $Value -Depth 10 -Compress
+    return [regex]::Replace($json, '[^\x00-\x7F]', { param($m) '\u{0:x4}' -f [int][char]$m.Value })
+}
+
+$response = [ordered]@{ agent_version = $AgentVersion; operation = $null; ok = $true; error = $null; result = $null }
+try {
+    try { $request = ConvertFrom-Json -InputObject $RequestJson }
+    catch { throw (New-AgentError 'bad_request' "the request is not valid JSON: $($_.Exception.Message)") }
+    if ($null -eq $request) { throw (New-AgentError 'bad_request' 'the request is empty') }
+    $response.operation = ConvertTo-NullableString $request.operation
+    if ([string]$request.agent_version -ne $AgentVersion) {
+        throw (New-AgentError 'version_mismatch' "the request is for agent version '$($request.agent_version)', this agent is version $AgentVersion")
+    }
+    switch ([string]$request.operation) {
+        'read' { $response.result = Invoke-Read }
+        'apply' { $response.result = Invoke-Apply $request.options }
+        'read_logs' { $response.result = Invoke-ReadLogs $request.options }
+        default { throw (New-AgentError 'bad_request' "unknown operation '$($request.operation)'") }
+    }
+}
+catch {
+    $response.ok = $false
+    $response.result = $null
+    $response.error = [ordered]@{ category = Get-ErrorCategory $_.Exception; message = $_.Exception.Message }
+}
+Write-Output '<<<CERTWARDEN-BEGIN>>>'
+Write-Output (ConvertTo-AsciiJson $response)
+Write-Output '<<<CERTWARDEN-END>>>'
+exit 0
