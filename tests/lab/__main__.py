@@ -1,0 +1,53 @@
+"""``python -m tests.lab start|stop|serve`` (see docs/lab.md)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from tests.lab.control import LabError, start_lab, stop_lab
+from tests.lab.scenarios import SCENARIO_DOCS
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.lab", description="The simulated Windows + Exchange lab.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    start = commands.add_parser("start", help="build a scenario and start its servers in the background")
+    start.add_argument("--dir", type=Path, default=Path(".lab"))
+    start.add_argument("--scenario", default="field", choices=sorted(SCENARIO_DOCS))
+    start.add_argument("--hosts", type=int, default=3, help="number of hosts (fleet scenario only)")
+    start.add_argument("--https", action="store_true", help="serve WinRM over HTTPS (validated, lab CA in ca.pem)")
+    start.add_argument("--inventory", type=Path, default=Path("inventories/lab/hosts.yml"))
+    stop = commands.add_parser("stop", help="stop the servers of a lab")
+    stop.add_argument("--dir", type=Path, default=Path(".lab"))
+    serve = commands.add_parser("serve", help="run the servers in the foreground (used by start)")
+    serve.add_argument("--dir", type=Path, required=True)
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "start":
+            if args.hosts < 1:
+                parser.error("--hosts must be at least 1")
+            lab = start_lab(args.dir, args.scenario, hosts=args.hosts, https=args.https, inventory=args.inventory)
+            print(
+                f"lab: {args.scenario} with {len(lab.hosts)} hosts running (pid file {lab.dir / 'lab.pid'}); "
+                f"inventory {lab.inventory_path}"
+            )
+            lab.process = None  # the server outlives this command; `stop` ends it by its pid file
+        elif args.command == "stop":
+            if stop_lab(args.dir):
+                print(f"lab: stopped the servers of {args.dir}")
+            else:
+                print(f"lab: no running lab in {args.dir} (no lab.pid)")
+        else:
+            from tests.lab.serve import serve as run_servers
+
+            run_servers(args.dir.resolve())
+    except LabError as exc:
+        print(f"lab: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

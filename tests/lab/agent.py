@@ -1,0 +1,271 @@
+"""The simulated agent: executes one request (docs/agent-protocol.md) on a host folder."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+from collections.abc import Callable
+from typing import Any
+
+from tests.lab.exchange_oracle import root_ca_type, status_of, trust_pool
+from tests.lab.smtp_log import log_outbound_sessions
+from tests.lab.state import STORES, HostState, StoredCert
+from tests.lab.steps import ACTIONS, StepFailed
+from tests.lab.winnames import BadWindowsPath, windows_dn
+
+UTC = dt.UTC
+BEGIN = "<<<CERTWARDEN-BEGIN>>>"
+END = "<<<CERTWARDEN-END>>>"
+AGENT_MARKER = "# certwarden-agent "
+
+
+class DropConnection(Exception):
+    """A fault asks the server to close the connection at this point of an apply."""
+
+
+class RequestError(Exception):
+    def __init__(self, category: str, message: str) -> None:
+        super().__init__(message)
+        self.category = category
+        self.message = message
+
+
+def agent_version_of(agent_text: str) -> str | None:
+    """The version on the agent's marker line, or None when the text is not the agent."""
+    for line in agent_text.splitlines():
+        stripped = line.strip().lstrip("\ufeff")
+        if stripped.startswith(AGENT_MARKER):
+            return stripped[len(AGENT_MARKER) :].strip()
+    return None
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(UTC).replace(microsecond=0)
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _cert_entry(cert: StoredCert) -> dict[str, Any]:
+    return {
+        "thumbprint": cert.thumbprint,
+        "der_b64": base64.b64encode(cert.der).decode("ascii"),
+        "subject": windows_dn(cert.cert.subject),
+        "issuer": windows_dn(cert.cert.issuer),
+        "has_private_key": cert.has_private_key,
+        "private_key_exportable": cert.exportable if cert.has_private_key else None,
+        "friendly_name": cert.friendly_name,
+    }
+
+
+def _exchange(host: HostState, now: dt.datetime) -> dict[str, Any] | None:
+    if not host.has_exchange:
+        return None
+    pool = trust_pool(host)
+    table = host.exchange_certificates()
+    certificates = []
+    for cert in host.certificates("My"):
+        entry = table.get(cert.thumbprint, {})
+        certificates.append(
+            {
+                "thumbprint": cert.thumbprint,
+                "services": list(entry.get("services", [])),
+                "status": status_of(cert, pool, entry.get("status"), now),
+                "root_ca_type": root_ca_type(cert, pool),
+            }
+        )
+    server = host.computer_name
+    transport = host.transport()
+    return {
+        "server": server,
+        "version": str(host.info.get("exchange_version", "15.2.1544.4")),
+        "certificates": certificates,
+        "send_connectors": host.send_connectors(),
+        "receive_connectors": [
+            c for c in host.receive_connectors() if str(c.get("server", "")).lower() == server.lower()
+        ],
+        "hybrid_configuration": host.hybrid(),
+        "transport_service": {
+            "internal_transport_certificate_thumbprint": transport.get("internal_transport_certificate_thumbprint"),
+            "send_protocol_log_path": transport.get("send_protocol_log_path"),
+            "receive_protocol_log_path": transport.get("receive_protocol_log_path"),
+        },
+    }
+
+
+def op_read(host: HostState, options: dict[str, Any], hooks: StepHooks) -> dict[str, Any]:
+    now = _now()
+    result = {
+        "host": {
+            "computer_name": host.computer_name,
+            "fqdn": host.info.get("fqdn"),
+            "time_utc": _iso(now),
+            "os": host.info.get("os", "Windows Server 2019"),
+        },
+        "stores": {store: [_cert_entry(c) for c in host.certificates(store)] for store in STORES},
+        "exchange": _exchange(host, now),
+        "iis_bindings": host.iis_bindings(),
+    }
+    log_outbound_sessions(host)
+    return result
+
+
+class StepHooks:
+    """Where fault injection may interrupt an apply (1-based step numbers)."""
+
+    def __init__(self, drop_before_step: int | None = None, drop_after_step: int | None = None) -> None:
+        self.drop_before_step = drop_before_step
+        self.drop_after_step = drop_after_step
+
+
+def op_apply(host: HostState, options: dict[str, Any], hooks: StepHooks) -> dict[str, Any]:
+    steps = options.get("steps")
+    if not isinstance(steps, list) or not all(isinstance(s, dict) for s in steps):
+        raise RequestError("bad_request", "options.steps must be a list of objects.")
+    for index, step in enumerate(steps, start=1):
+        if step.get("action") not in ACTIONS:
+            raise RequestError("bad_request", f"step {index} has unknown action {step.get('action')!r}.")
+    results: list[dict[str, Any]] = []
+    failed = False
+    completed = 0
+    for number, step in enumerate(steps, start=1):
+        base = {"id": step.get("id"), "action": step["action"], "message": None, "data": None}
+        if failed:
+            results.append({**base, "status": "not_run"})
+            continue
+        if hooks.drop_before_step == number:
+            raise DropConnection
+        try:
+            status, data = ACTIONS[step["action"]](host, step)
+            results.append({**base, "status": status, "data": data})
+            completed += 1
+        except StepFailed as exc:
+            failed = True
+            results.append({**base, "status": "failed", "message": str(exc)})
+        if hooks.drop_after_step == number:
+            raise DropConnection
+    log_outbound_sessions(host)
+    return {"results": results, "completed": completed, "failed": failed}
+
+
+def _parse_since(value: Any) -> dt.datetime | None:
+    if value is None:
+        return None
+    try:
+        return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(UTC)
+    except ValueError:
+        raise RequestError("bad_request", f"options.since {value!r} is not an ISO 8601 time.") from None
+
+
+def op_read_logs(host: HostState, options: dict[str, Any], hooks: StepHooks) -> dict[str, Any]:
+    paths = options.get("paths")
+    if paths is None:
+        if not host.has_exchange:
+            raise RequestError("exchange_unavailable", "The Exchange management tools are not installed.")
+        transport = host.transport()
+        paths = [p for p in (transport.get("send_protocol_log_path"), transport.get("receive_protocol_log_path")) if p]
+    if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+        raise RequestError("bad_request", "options.paths must be a list of strings or null.")
+    since = _parse_since(options.get("since"))
+    max_bytes = int(options.get("max_bytes") or 50_000_000)
+    found = []
+    for windows_dir in paths:
+        try:
+            folder = host.local_path(windows_dir)
+        except BadWindowsPath as exc:
+            raise RequestError("bad_request", str(exc)) from None
+        if not folder.is_dir():
+            continue
+        for file in folder.glob("*.log"):
+            modified = dt.datetime.fromtimestamp(file.stat().st_mtime, UTC)
+            if since is None or modified >= since:
+                found.append((modified, windows_dir.rstrip("\\") + "\\" + file.name, file))
+    found.sort(key=lambda item: (item[0], item[1]))
+    budget = max_bytes
+    files: list[dict[str, Any]] = []
+    for modified, windows_path, file in reversed(found):  # newest first while spending the budget
+        if budget <= 0:
+            break
+        data = file.read_bytes()
+        truncated = len(data) > budget
+        if truncated:
+            data = data[len(data) - budget :]
+        budget -= len(data)
+        files.append(
+            {
+                "path": windows_path,
+                "name": file.name,
+                "size": file.stat().st_size,
+                "modified_utc": _iso(modified),
+                "content_b64": base64.b64encode(data).decode("ascii"),
+                "truncated": truncated,
+            }
+        )
+    files.reverse()
+    return {"files": files}
+
+
+OPERATIONS: dict[str, Callable[[HostState, dict[str, Any], StepHooks], dict[str, Any]]] = {
+    "read": op_read,
+    "apply": op_apply,
+    "read_logs": op_read_logs,
+}
+
+
+def peek_operation(request_text: str) -> str:
+    """The request's operation name for logging, or ``unknown``."""
+    try:
+        value = json.loads(request_text)
+    except ValueError:
+        return "unknown"
+    operation = value.get("operation") if isinstance(value, dict) else None
+    return operation if operation in OPERATIONS else "unknown"
+
+
+def run_request(host: HostState, agent_version: str, request_text: str, hooks: StepHooks) -> dict[str, Any]:
+    """The response document for one request (raises DropConnection when a fault says so)."""
+    operation: Any = None
+    try:
+        try:
+            request = json.loads(request_text)
+        except ValueError as exc:
+            raise RequestError("bad_request", f"The request is not valid JSON: {exc}") from None
+        if not isinstance(request, dict):
+            raise RequestError("bad_request", "The request must be a JSON object.")
+        operation = request.get("operation")
+        if request.get("agent_version") != agent_version:
+            raise RequestError(
+                "version_mismatch",
+                f"The agent is version {agent_version}, the request wants {request.get('agent_version')!r}.",
+            )
+        handler = OPERATIONS.get(str(operation))
+        if handler is None:
+            raise RequestError("bad_request", f"Unknown operation {operation!r}.")
+        options = request.get("options") or {}
+        if not isinstance(options, dict):
+            raise RequestError("bad_request", "options must be a JSON object.")
+        result = handler(host, options, hooks)
+    except RequestError as exc:
+        return _failure(agent_version, operation, exc.category, exc.message)
+    except (DropConnection, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # the agent's catch-all: a broken host folder is an 'internal' error, not a crash
+        return _failure(agent_version, operation, "internal", f"{type(exc).__name__}: {exc}")
+    return {"agent_version": agent_version, "operation": operation, "ok": True, "error": None, "result": result}
+
+
+def _failure(agent_version: str, operation: Any, category: str, message: str) -> dict[str, Any]:
+    return {
+        "agent_version": agent_version,
+        "operation": operation,
+        "ok": False,
+        "error": {"category": category, "message": message},
+        "result": {},
+    }
+
+
+def render_output(response: dict[str, Any]) -> str:
+    """Standard output exactly as the PowerShell agent writes it."""
+    return f"{BEGIN}\n{json.dumps(response)}\n{END}\n"

@@ -1,0 +1,203 @@
+"""A simulated host's state: a folder of plain files (see docs/lab.md).
+
+Every write is atomic (temp file + ``os.replace``) and organisation files are
+changed under one lock per organisation, because every server of an
+organisation reads and writes the same connector files, as in Active Directory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from tests.lab.winnames import map_windows_path, thumbprint
+
+STORES = ("My", "CA", "Root", "AuthRoot")
+_ORG_LOCKS: dict[Path, threading.RLock] = {}
+_HOST_LOCKS: dict[Path, threading.RLock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _lock_for(table: dict[Path, threading.RLock], path: Path) -> threading.RLock:
+    with _LOCKS_GUARD:
+        lock = table.get(path)
+        if lock is None:
+            lock = table[path] = threading.RLock()
+        return lock
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, value: Any) -> None:
+    # ensure_ascii keeps names with odd characters (even lone surrogates from
+    # non-UTF-8 input) representable byte for byte.
+    write_bytes_atomic(path, (json.dumps(value, indent=2, sort_keys=True) + "\n").encode("ascii"))
+
+
+def read_json(path: Path, default: Any = None) -> Any:
+    try:
+        return json.loads(path.read_bytes())
+    except FileNotFoundError:
+        return default
+
+
+@dataclass(frozen=True)
+class StoredCert:
+    """One certificate in one store of the simulated machine."""
+
+    store: str
+    thumbprint: str
+    cert: x509.Certificate
+    der: bytes
+    has_private_key: bool
+    exportable: bool
+    friendly_name: str
+    cer_path: Path
+
+    @property
+    def key_path(self) -> Path:
+        return self.cer_path.with_suffix(".key")
+
+
+class HostState:
+    """Reads and writes one host folder; organisation files live under ``<lab>/orgs/<org>``."""
+
+    def __init__(self, host_dir: Path) -> None:
+        self.dir = host_dir
+        self.info: dict[str, Any] = read_json(host_dir / "host.json")
+        self.lab_dir = host_dir.parent.parent
+        self.org_dir = self.lab_dir / "orgs" / self.info["org"]
+        self.lock = _lock_for(_HOST_LOCKS, host_dir.resolve())
+        self.org_lock = _lock_for(_ORG_LOCKS, self.org_dir.resolve())
+
+    @property
+    def name(self) -> str:
+        return self.dir.name
+
+    @property
+    def computer_name(self) -> str:
+        return str(self.info["computer_name"])
+
+    @property
+    def has_exchange(self) -> bool:
+        return bool(self.info.get("exchange"))
+
+    # certificate stores -------------------------------------------------
+    def store_dir(self, store: str) -> Path:
+        return self.dir / "stores" / store
+
+    def certificates(self, store: str) -> list[StoredCert]:
+        folder = self.store_dir(store)
+        if not folder.is_dir():
+            return []
+        found = []
+        for cer in sorted(folder.glob("*.cer")):
+            found.append(self._load(store, cer))
+        return found
+
+    def find(self, store: str, thumb: str) -> StoredCert | None:
+        cer = self.store_dir(store) / f"{thumb.upper()}.cer"
+        return self._load(store, cer) if cer.is_file() else None
+
+    def _load(self, store: str, cer: Path) -> StoredCert:
+        der = cer.read_bytes()
+        cert = x509.load_der_x509_certificate(der)
+        meta = read_json(cer.with_suffix(".json"), {}) or {}
+        has_key = cer.with_suffix(".key").is_file()
+        return StoredCert(
+            store=store,
+            thumbprint=thumbprint(cert),
+            cert=cert,
+            der=der,
+            has_private_key=has_key,
+            exportable=bool(meta.get("exportable", True)) if has_key else False,
+            friendly_name=str(meta.get("friendly_name", "")),
+            cer_path=cer,
+        )
+
+    def add_certificate(
+        self,
+        store: str,
+        cert: x509.Certificate,
+        key_pem: bytes | None = None,
+        friendly_name: str | None = None,
+        exportable: bool = True,
+    ) -> Path:
+        cer = self.store_dir(store) / f"{thumbprint(cert)}.cer"
+        write_bytes_atomic(cer, cert.public_bytes(serialization.Encoding.DER))
+        if key_pem is not None:
+            write_bytes_atomic(cer.with_suffix(".key"), key_pem)
+            write_json(cer.with_suffix(".json"), {"friendly_name": friendly_name or "", "exportable": exportable})
+        elif friendly_name:
+            write_json(cer.with_suffix(".json"), {"friendly_name": friendly_name, "exportable": exportable})
+        return cer
+
+    def remove_certificate(self, store: str, thumb: str) -> bool:
+        cer = self.store_dir(store) / f"{thumb.upper()}.cer"
+        if not cer.is_file():
+            return False
+        for suffix in (".key", ".json", ".cer"):
+            cer.with_suffix(suffix).unlink(missing_ok=True)
+        return True
+
+    # Exchange configuration ------------------------------------------------
+    def exchange_certificates(self) -> dict[str, dict[str, Any]]:
+        return read_json(self.dir / "exchange" / "certificates.json", {}) or {}
+
+    def write_exchange_certificates(self, value: dict[str, dict[str, Any]]) -> None:
+        write_json(self.dir / "exchange" / "certificates.json", value)
+
+    def transport(self) -> dict[str, Any]:
+        return read_json(self.dir / "exchange" / "transport.json", {}) or {}
+
+    def write_transport(self, value: dict[str, Any]) -> None:
+        write_json(self.dir / "exchange" / "transport.json", value)
+
+    def send_connectors(self) -> list[dict[str, Any]]:
+        return read_json(self.org_dir / "send_connectors.json", []) or []
+
+    def receive_connectors(self) -> list[dict[str, Any]]:
+        return read_json(self.org_dir / "receive_connectors.json", []) or []
+
+    def hybrid(self) -> dict[str, Any] | None:
+        return read_json(self.org_dir / "hybrid.json")
+
+    def write_org(self, filename: str, value: Any) -> None:
+        write_json(self.org_dir / filename, value)
+
+    def iis_bindings(self) -> list[dict[str, Any]]:
+        return read_json(self.dir / "iis" / "bindings.json", []) or []
+
+    def write_iis_bindings(self, value: list[dict[str, Any]]) -> None:
+        write_json(self.dir / "iis" / "bindings.json", value)
+
+    # files -------------------------------------------------------------------
+    def log_mounts(self) -> dict[str, Path]:
+        transport = self.transport()
+        mounts: dict[str, Path] = {}
+        if transport.get("send_protocol_log_path"):
+            mounts[transport["send_protocol_log_path"]] = self.dir / "logs" / "SmtpSend"
+        if transport.get("receive_protocol_log_path"):
+            mounts[transport["receive_protocol_log_path"]] = self.dir / "logs" / "SmtpReceive"
+        return mounts
+
+    def local_path(self, windows_path: str) -> Path:
+        return map_windows_path(self.dir, windows_path, self.log_mounts())
