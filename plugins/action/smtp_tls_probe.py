@@ -1,0 +1,18 @@
+"""Action plugin for certwarden.exchange.smtp_tls_probe: runs the probe on the controller."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ansible_collections.certwarden.exchange.plugins.plugin_utils.action_base import CertwardenAction, ModuleFailure
+from ansible_collections.certwarden.exchange.plugins.plugin_utils.tls_probe import ProbeError, run_probe
+
+
+class ActionModule(CertwardenAction):
+    MODULE = "smtp_tls_probe"
+
+    def execute(self, params: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return run_probe(params)
+        except ProbeError as error:
+            raise ModuleFailure(f"smtp_tls_probe: {error}", changed=False, compliant=False) from None
