@@ -1,0 +1,295 @@
+"""The certificate model: one parsed X.509 certificate, cached per DER.
+
+Only the thumbprint is computed up front; everything else is a cached
+property, so a host with thousands of certificates costs little more than
+``cryptography`` takes to load them.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import re
+from functools import cached_property, lru_cache
+
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509.oid import ExtendedKeyUsageOID
+
+from ansible_collections.certwarden.exchange.plugins.plugin_utils.engine_errors import InputError
+from ansible_collections.certwarden.exchange.plugins.plugin_utils.names import (
+    DistinguishedName,
+    format_windows_dn,
+    name_from_x509,
+)
+
+__all__ = ["Certificate", "InputError", "load_pem_bundle", "normalize_thumbprint", "parse_certificate"]
+
+_EKU_NAMES = {
+    ExtendedKeyUsageOID.SERVER_AUTH.dotted_string: "serverAuth",
+    ExtendedKeyUsageOID.CLIENT_AUTH.dotted_string: "clientAuth",
+    ExtendedKeyUsageOID.CODE_SIGNING.dotted_string: "codeSigning",
+    ExtendedKeyUsageOID.EMAIL_PROTECTION.dotted_string: "emailProtection",
+    ExtendedKeyUsageOID.TIME_STAMPING.dotted_string: "timeStamping",
+    ExtendedKeyUsageOID.OCSP_SIGNING.dotted_string: "OCSPSigning",
+}
+# Characters that a copy from the Windows certificate dialog or a colon-separated
+# fingerprint carries around the hex digits.
+_THUMBPRINT_NOISE = re.compile(r"[\s:\u200e\u200f\u200b\u200c\u200d\u2060\ufeff]")
+_THUMBPRINT = re.compile(r"[0-9A-F]{40}")
+
+
+class Certificate:
+    """A parsed certificate. Equal (and hashed) by thumbprint."""
+
+    __slots__ = ("__dict__", "cert", "der", "thumbprint")
+
+    def __init__(self, der: bytes, cert: x509.Certificate) -> None:
+        self.der = der
+        self.cert = cert
+        self.thumbprint = hashlib.sha1(der).hexdigest().upper()  # noqa: S324 - Windows' identifier, not security
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Certificate) and other.thumbprint == self.thumbprint
+
+    def __hash__(self) -> int:
+        return hash(self.thumbprint)
+
+    def __repr__(self) -> str:
+        return f"Certificate({self.thumbprint}, {self.subject_str!r})"
+
+    # -- identity -------------------------------------------------------------
+    @cached_property
+    def serial(self) -> str:
+        return format(self.cert.serial_number, "X")
+
+    @property
+    def subject(self) -> x509.Name:
+        return self.cert.subject
+
+    @property
+    def issuer(self) -> x509.Name:
+        return self.cert.issuer
+
+    @cached_property
+    def subject_str(self) -> str:
+        """Windows-style rendering (the host's own string lives on StoredCertificate)."""
+        return format_windows_dn(self.cert.subject)
+
+    @cached_property
+    def issuer_str(self) -> str:
+        return format_windows_dn(self.cert.issuer)
+
+    @cached_property
+    def subject_dn(self) -> DistinguishedName:
+        return name_from_x509(self.cert.subject)
+
+    @cached_property
+    def issuer_dn(self) -> DistinguishedName:
+        return name_from_x509(self.cert.issuer)
+
+    @cached_property
+    def common_name(self) -> str | None:
+        names = self.subject_dn.get("CN")
+        return names[0] if names else None
+
+    @cached_property
+    def sans(self) -> tuple[str, ...]:
+        """DNS names from the SAN extension (IP addresses as text), in certificate order."""
+        ext = self._extension(x509.SubjectAlternativeName)
+        if ext is None:
+            return ()
+        values: list[str] = list(ext.get_values_for_type(x509.DNSName))
+        values.extend(str(ip) for ip in ext.get_values_for_type(x509.IPAddress))
+        return tuple(values)
+
+    # -- validity -------------------------------------------------------------
+    @cached_property
+    def not_before(self) -> dt.datetime:
+        return self.cert.not_valid_before_utc
+
+    @cached_property
+    def not_after(self) -> dt.datetime:
+        return self.cert.not_valid_after_utc
+
+    def is_valid_at(self, now: dt.datetime) -> bool:
+        return self.not_before <= now <= self.not_after
+
+    def days_to_expiry(self, now: dt.datetime) -> int:
+        return (self.not_after - now).days
+
+    # -- key and signature ----------------------------------------------------
+    @cached_property
+    def _public_key(self) -> object:
+        try:
+            return self.cert.public_key()
+        except (UnsupportedAlgorithm, ValueError):
+            return None
+
+    @cached_property
+    def key_type(self) -> str:
+        key = self._public_key
+        if isinstance(key, rsa.RSAPublicKey):
+            return "RSA"
+        if isinstance(key, ec.EllipticCurvePublicKey):
+            return "EC"
+        if isinstance(key, dsa.DSAPublicKey):
+            return "DSA"
+        if isinstance(key, ed25519.Ed25519PublicKey):
+            return "Ed25519"
+        if isinstance(key, ed448.Ed448PublicKey):
+            return "Ed448"
+        return "unknown"
+
+    @cached_property
+    def key_size(self) -> int | None:
+        key = self._public_key
+        if isinstance(key, rsa.RSAPublicKey | dsa.DSAPublicKey):
+            return key.key_size
+        if isinstance(key, ec.EllipticCurvePublicKey):
+            return key.curve.key_size
+        if isinstance(key, ed25519.Ed25519PublicKey):
+            return 256
+        if isinstance(key, ed448.Ed448PublicKey):
+            return 456
+        return None
+
+    @cached_property
+    def signature_hash(self) -> str | None:
+        """``sha256``, ``sha1``, ``md5``...; None for algorithms without a separate hash (Ed25519)."""
+        try:
+            algorithm = self.cert.signature_hash_algorithm
+        except UnsupportedAlgorithm:
+            return "unknown"
+        return algorithm.name if algorithm is not None else None
+
+    # -- extensions -----------------------------------------------------------
+    def _extension(self, kind: type) -> object | None:
+        try:
+            return self.cert.extensions.get_extension_for_class(kind).value
+        except x509.ExtensionNotFound:
+            return None
+        except ValueError:  # a malformed extension elsewhere in the certificate
+            return None
+
+    @cached_property
+    def is_ca(self) -> bool:
+        bc = self._extension(x509.BasicConstraints)
+        return bool(bc is not None and bc.ca)  # type: ignore[attr-defined]
+
+    @cached_property
+    def eku(self) -> tuple[str, ...]:
+        ext = self._extension(x509.ExtendedKeyUsage)
+        if ext is None:
+            return ()
+        return tuple(_EKU_NAMES.get(oid.dotted_string, oid.dotted_string) for oid in ext)  # type: ignore[attr-defined]
+
+    @cached_property
+    def ski(self) -> str | None:
+        ext = self._extension(x509.SubjectKeyIdentifier)
+        return ext.digest.hex().upper() if ext is not None else None  # type: ignore[attr-defined]
+
+    @cached_property
+    def aki(self) -> str | None:
+        ext = self._extension(x509.AuthorityKeyIdentifier)
+        if ext is None or ext.key_identifier is None:  # type: ignore[attr-defined]
+            return None
+        return ext.key_identifier.hex().upper()  # type: ignore[attr-defined]
+
+    @cached_property
+    def has_aki_extension(self) -> bool:
+        return self._extension(x509.AuthorityKeyIdentifier) is not None
+
+    @cached_property
+    def is_self_signed(self) -> bool:
+        """Subject equals issuer and the signature verifies with its own key."""
+        if self.cert.subject != self.cert.issuer:
+            return False
+        try:
+            self.cert.verify_directly_issued_by(self.cert)
+        except (ValueError, TypeError, UnsupportedAlgorithm):
+            return False
+        except Exception:  # InvalidSignature
+            return False
+        return True
+
+    def to_dict(self, now: dt.datetime | None = None, *, include_der: bool = False) -> dict:
+        """JSON-able facts about the certificate."""
+        out: dict = {
+            "thumbprint": self.thumbprint,
+            "serial": self.serial,
+            "subject": self.subject_str,
+            "issuer": self.issuer_str,
+            "sans": list(self.sans),
+            "not_before": self.not_before.isoformat(),
+            "not_after": self.not_after.isoformat(),
+            "key_type": self.key_type,
+            "key_size": self.key_size,
+            "signature_hash": self.signature_hash,
+            "is_ca": self.is_ca,
+            "is_self_signed": self.is_self_signed,
+            "eku": list(self.eku),
+            "ski": self.ski,
+            "aki": self.aki,
+        }
+        if now is not None:
+            out["days_to_expiry"] = self.days_to_expiry(now)
+            out["valid_now"] = self.is_valid_at(now)
+        if include_der:
+            out["der_b64"] = base64.b64encode(self.der).decode("ascii")
+        return out
+
+
+@lru_cache(maxsize=8192)
+def _parse_cached(der: bytes) -> Certificate:
+    return Certificate(der, x509.load_der_x509_certificate(der))
+
+
+def parse_certificate(der: bytes) -> Certificate:
+    """Parse DER (cached per DER). Raises InputError when it is not a certificate."""
+    try:
+        return _parse_cached(bytes(der))
+    except ValueError as exc:
+        raise InputError(f"not a DER-encoded X.509 certificate: {exc}") from None
+
+
+_BEGIN = b"-----BEGIN CERTIFICATE-----"
+_END = b"-----END CERTIFICATE-----"
+
+
+def load_pem_bundle(data: bytes | str, option: str) -> list[Certificate]:
+    """Certificates from a PEM bundle given in ``option``, in the order given."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    if not data or not data.strip():
+        raise InputError(f"option {option}: the certificate bundle is empty")
+    if b"PRIVATE KEY-----" in data:
+        raise InputError(
+            f"option {option}: the bundle contains a private key; give only certificates here "
+            "(the key belongs in the PFX)"
+        )
+    begins, ends = data.count(_BEGIN), data.count(_END)
+    if begins == 0:
+        if data[:1] == b"\x30":
+            raise InputError(f"option {option}: this looks like a DER certificate; give it PEM-encoded")
+        raise InputError(f"option {option}: no '-----BEGIN CERTIFICATE-----' block found")
+    if begins != ends:
+        raise InputError(f"option {option}: the PEM bundle is truncated ({begins} BEGIN lines, {ends} END lines)")
+    try:
+        loaded = x509.load_pem_x509_certificates(data)
+    except ValueError as exc:
+        raise InputError(f"option {option}: a certificate in the PEM bundle cannot be parsed ({exc})") from None
+    return [parse_certificate(c.public_bytes(Encoding.DER)) for c in loaded]
+
+
+def normalize_thumbprint(value: str, option: str) -> str:
+    """Upper-case 40-hex thumbprint; strips marks, zero-width characters, spaces and colons."""
+    if not isinstance(value, str):
+        raise InputError(f"option {option}: {value!r} is not a thumbprint (40 hexadecimal digits)")
+    cleaned = _THUMBPRINT_NOISE.sub("", value).upper()
+    if not _THUMBPRINT.fullmatch(cleaned):
+        raise InputError(f"option {option}: {value!r} is not a thumbprint (40 hexadecimal digits)")
+    return cleaned

@@ -1,0 +1,237 @@
+"""Certificate paths: built and validated by ``cryptography.x509.verification``.
+
+``cryptography`` decides whether a path exists. When it does not, it only says
+"candidates exhausted", so this module then walks the issuer links itself --
+never to judge the path, only to NAME the gap: the issuer DN and key
+identifier no store holds, the expired intermediate, the untrusted root.
+
+Results are cached per (issuer, AKI, signature hash, validity) of the leaf for
+one set of store contents, so a host with thousands of certificates from a
+handful of CAs costs a handful of verifications.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509 import verification
+
+from ansible_collections.certwarden.exchange.plugins.plugin_utils.certificate import Certificate, parse_certificate
+
+VALID = "valid"
+INCOMPLETE = "incomplete"
+UNTRUSTED_ROOT = "untrusted_root"
+EXPIRED_INTERMEDIATE = "expired_intermediate"
+INVALID = "invalid"
+
+_MAX_DEPTH = 8
+
+
+@dataclass(frozen=True)
+class MissingIssuer:
+    """The issuer no store holds: its DN (Windows rendering) and key identifier."""
+
+    dn: str
+    key_id: str | None
+    needed_by_subject: str
+    needed_by_thumbprint: str
+
+    def to_dict(self) -> dict:
+        return {
+            "issuer": self.dn,
+            "authority_key_id": self.key_id,
+            "needed_by": self.needed_by_subject,
+            "needed_by_thumbprint": self.needed_by_thumbprint,
+        }
+
+
+@dataclass(frozen=True)
+class ChainResult:
+    status: str
+    path: tuple[Certificate, ...]  # leaf first; the anchor last when valid
+    missing: MissingIssuer | None = None
+    untrusted_root: Certificate | None = None
+    expired: tuple[Certificate, ...] = ()
+    error: str | None = None
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        return self.status == VALID
+
+    def to_dict(self) -> dict:
+        return {
+            "status": self.status,
+            "path": [{"thumbprint": c.thumbprint, "subject": c.subject_str} for c in self.path],
+            "missing_issuer": self.missing.to_dict() if self.missing else None,
+            "untrusted_root": None
+            if self.untrusted_root is None
+            else {"thumbprint": self.untrusted_root.thumbprint, "subject": self.untrusted_root.subject_str},
+            "expired_intermediates": [
+                {"thumbprint": c.thumbprint, "subject": c.subject_str, "not_after": c.not_after.isoformat()}
+                for c in self.expired
+            ],
+            "error": self.error,
+            "warnings": list(self.warnings),
+        }
+
+
+def _policies() -> tuple[verification.ExtensionPolicy, verification.ExtensionPolicy]:
+    """Web-PKI rules for CAs, relaxed only where enterprise CAs deviate (no AKI)."""
+    ca = verification.ExtensionPolicy.webpki_defaults_ca().may_be_present(
+        x509.AuthorityKeyIdentifier, verification.Criticality.AGNOSTIC, None
+    )
+    # The leaf is judged by the checks (names, EKU, key), not by the path builder.
+    ee = verification.ExtensionPolicy.permit_all()
+    return ca, ee
+
+
+def _unique(certs: Iterable[Certificate]) -> tuple[Certificate, ...]:
+    seen: dict[str, Certificate] = {}
+    for c in certs:
+        seen.setdefault(c.thumbprint, c)
+    return tuple(sorted(seen.values(), key=lambda c: c.thumbprint))
+
+
+class ChainVerifier:
+    """Verifies leaves against one fixed set of intermediates and trust anchors."""
+
+    def __init__(self, intermediates: Sequence[Certificate], anchors: Sequence[Certificate], now: dt.datetime) -> None:
+        self.intermediates = _unique(intermediates)
+        self.anchors = _unique(anchors)
+        self.now = now
+        self._anchor_thumbprints = {c.thumbprint for c in self.anchors}
+        self._by_subject: dict[tuple, list[Certificate]] = {}
+        for cert in self.anchors + self.intermediates:
+            self._by_subject.setdefault(cert.subject_dn.key, []).append(cert)
+        self._store = verification.Store([c.cert for c in self.anchors]) if self.anchors else None
+        self._intermediate_x509 = [c.cert for c in self.intermediates]
+        self._cache: dict[tuple, ChainResult] = {}
+        self._known = {c.cert: c for c in self.anchors + self.intermediates}
+
+    def is_anchor(self, cert: Certificate) -> bool:
+        return cert.thumbprint in self._anchor_thumbprints
+
+    def verify(self, leaf: Certificate) -> ChainResult:
+        if leaf.is_self_signed:
+            key: tuple = ("self", leaf.thumbprint)
+        else:
+            valid_now = leaf.is_valid_at(self.now)
+            key = (leaf.issuer_dn.key, leaf.aki, leaf.signature_hash, leaf.has_aki_extension, valid_now)
+        cached = self._cache.get(key)
+        if cached is None:
+            cached = self._verify(leaf)
+            self._cache[key] = cached
+        if cached.path[0] == leaf:
+            return cached
+        # Same issuer, same outcome: only the leaf at the head of the path differs.
+        missing = cached.missing
+        if missing is not None and len(cached.path) == 1:
+            missing = MissingIssuer(missing.dn, missing.key_id, leaf.subject_str, leaf.thumbprint)
+        return replace(cached, path=(leaf, *cached.path[1:]), missing=missing)
+
+    def _verify(self, leaf: Certificate) -> ChainResult:
+        warnings: list[str] = []
+        if not leaf.has_aki_extension and not leaf.is_self_signed:
+            warnings.append(
+                "the certificate has no Authority Key Identifier (common from older enterprise CAs); "
+                "accepted, but web-PKI clients may reject it"
+            )
+        error = None
+        if self._store is not None:
+            # An expired leaf is reported by the expiry checks; judge its path at a moment it was valid.
+            moment = min(max(self.now, leaf.not_before), leaf.not_after)
+            ca_policy, ee_policy = _policies()
+            verifier = (
+                verification.PolicyBuilder()
+                .store(self._store)
+                .time(moment)
+                .extension_policies(ca_policy=ca_policy, ee_policy=ee_policy)
+                .build_client_verifier()
+            )
+            try:
+                verified = verifier.verify(leaf.cert, self._intermediate_x509)
+            except verification.VerificationError as exc:
+                error = str(exc)
+            else:
+                path = tuple(self._lookup(c, leaf) for c in verified.chain)
+                return ChainResult(VALID, path, warnings=tuple(warnings))
+        else:
+            error = "the host trusts no root certificates"
+        return self._explain(leaf, error, tuple(warnings))
+
+    def _lookup(self, cert: x509.Certificate, leaf: Certificate) -> Certificate:
+        if cert == leaf.cert:
+            return leaf
+        return self._known.get(cert) or parse_certificate(cert.public_bytes(Encoding.DER))
+
+    def _issuers_of(self, cert: Certificate, path: Sequence[Certificate]) -> list[Certificate]:
+        candidates = [
+            c
+            for c in self._by_subject.get(cert.issuer_dn.key, ())
+            if c not in path and (cert.aki is None or c.ski is None or c.ski == cert.aki)
+        ]
+        # Prefer a trust anchor, then one valid now, then the newest.
+        return sorted(
+            candidates,
+            key=lambda c: (not self.is_anchor(c), not c.is_valid_at(self.now), -c.not_before.timestamp(), c.thumbprint),
+        )
+
+    def _explain(self, leaf: Certificate, error: str | None, warnings: tuple[str, ...]) -> ChainResult:
+        """Walk issuer links to name what is missing (naming only; cryptography already judged)."""
+        path: list[Certificate] = [leaf]
+        expired: list[Certificate] = []
+        current = leaf
+        for _ in range(_MAX_DEPTH):
+            if self.is_anchor(current):
+                break
+            if current.is_self_signed:
+                return ChainResult(
+                    UNTRUSTED_ROOT,
+                    tuple(path),
+                    untrusted_root=current,
+                    expired=tuple(expired),
+                    error=error,
+                    warnings=warnings,
+                )
+            issuers = self._issuers_of(current, path)
+            if not issuers:
+                missing = MissingIssuer(current.issuer_str, current.aki, current.subject_str, current.thumbprint)
+                return ChainResult(
+                    INCOMPLETE, tuple(path), missing=missing, expired=tuple(expired), error=error, warnings=warnings
+                )
+            current = issuers[0]
+            if current is not leaf and not current.is_valid_at(self.now):
+                expired.append(current)
+            path.append(current)
+        if expired:
+            return ChainResult(
+                EXPIRED_INTERMEDIATE, tuple(path), expired=tuple(expired), error=error, warnings=warnings
+            )
+        return ChainResult(INVALID, tuple(path), error=error, warnings=warnings)
+
+
+_VERIFIERS: dict[tuple, ChainVerifier] = {}
+_MAX_VERIFIERS = 64
+
+
+def chain_verifier(
+    intermediates: Sequence[Certificate], anchors: Sequence[Certificate], now: dt.datetime
+) -> ChainVerifier:
+    """A verifier for these store contents, shared across analyses of identical stores."""
+    key = (
+        frozenset(c.thumbprint for c in intermediates),
+        frozenset(c.thumbprint for c in anchors),
+        now,
+    )
+    verifier = _VERIFIERS.get(key)
+    if verifier is None:
+        if len(_VERIFIERS) >= _MAX_VERIFIERS:
+            _VERIFIERS.clear()
+        verifier = ChainVerifier(intermediates, anchors, now)
+        _VERIFIERS[key] = verifier
+    return verifier
