@@ -504,7 +504,8 @@ function Invoke-Step($Step) {
 }
 
 function Invoke-Apply($Options) {
-    $steps = @($Options.steps)
+    # @($null) is a one-element array: drop nulls so a missing list means no steps.
+    $steps = @($Options.steps | Where-Object { $null -ne $_ })
     foreach ($step in $steps) {
         if ($StepActions -notcontains [string]$step.action) {
             throw (New-AgentError 'bad_request' "step '$($step.id)' has unknown action '$($step.action)'")
