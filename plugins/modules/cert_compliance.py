@@ -58,6 +58,7 @@ options:
       password:
         description: The password of O(certificate.pfx).
         type: str
+        no_log: true
   chain:
     description:
       - A PEM bundle on the controller with the intermediate CA certificates (and optionally the root) that must be
@@ -123,6 +124,7 @@ options:
           - Without it, or where the key is not exportable, only the public certificate (DER) is kept, and the
             result says so for each backup.
         type: str
+        no_log: true
 notes:
   - Exchange names a send connector's certificate only by issuer and subject, so two certificates with the same
     issuer and subject let Exchange present either (C(TLS negotiation failed with error NoCredentials)).

@@ -40,6 +40,7 @@ options:
   password:
     description: The password the PFX backups were protected with.
     type: str
+    no_log: true
 seealso:
   - module: certwarden.exchange.cert_compliance
 """

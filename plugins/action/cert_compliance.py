@@ -1,0 +1,70 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin for certwarden.exchange.cert_compliance: inputs in, one compliance run out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ansible_collections.certwarden.exchange.plugins.plugin_utils.action_base import CertwardenAction
+from ansible_collections.certwarden.exchange.plugins.plugin_utils.certificate import normalize_thumbprint
+from ansible_collections.certwarden.exchange.plugins.plugin_utils.compliance_run import run_compliance
+from ansible_collections.certwarden.exchange.plugins.plugin_utils.controller_files import (
+    load_chain_bundle,
+    load_pfx,
+    read_controller_file,
+)
+from ansible_collections.certwarden.exchange.plugins.plugin_utils.desired_state import DesiredState
+
+
+class ActionModule(CertwardenAction):
+    MODULE = "cert_compliance"
+
+    def _read_file(self, option: str, path: str) -> bytes:
+        located = self._find_needle("files", path) if not path.startswith("/") else path
+
+        def vault_aware(real: str) -> bytes:
+            with open(self._loader.get_real_file(real, decrypt=True), "rb") as handle:
+                return handle.read()
+
+        return read_controller_file(located, option, vault_aware)
+
+    def desired_state(self, params: dict[str, Any]) -> DesiredState | None:
+        wanted = params.get("certificate") or {}
+        thumbprint = wanted.get("thumbprint")
+        normalized = normalize_thumbprint(thumbprint, "certificate.thumbprint") if thumbprint is not None else None
+        pfx = None
+        if wanted.get("pfx"):
+            pfx = load_pfx(self._read_file("certificate.pfx", wanted["pfx"]), wanted.get("password"), wanted["pfx"])
+        chain = list(pfx.chain) if pfx else []
+        if params.get("chain"):
+            chain += load_chain_bundle(params["chain"], self._read_file("chain", params["chain"]))
+        backup = params.get("backup") or {}
+        return DesiredState(
+            thumbprint=normalized,
+            pfx_certificate=pfx.certificate if pfx else None,
+            pfx_b64=pfx.leaf_pfx_b64 if pfx else None,
+            pfx_password=wanted.get("password") if pfx else None,
+            chain=tuple(chain),
+            install_root=params["install_root"],
+            services=tuple(params["services"]),
+            send_connectors=tuple(params["send_connectors"]),
+            receive_connectors=tuple(params["receive_connectors"]),
+            hybrid_configuration=params["hybrid_configuration"],
+            iis_bindings=tuple(params["iis_bindings"]),
+            duplicates=params["duplicates"],
+            expiry_warning_days=params["expiry_warning_days"],
+            backup_directory=backup.get("remote_directory") or DesiredState.backup_directory,
+            backup_password=backup.get("password"),
+        )
+
+    def execute(self, params: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
+        desired = self.desired_state(params)
+        backup = params.get("backup") or {}
+        return run_compliance(
+            self._connection,
+            task_vars.get("inventory_hostname", self._play_context.remote_addr),
+            desired,
+            check_mode=self.check_mode,
+            diff_mode=self.diff_mode,
+            local_backup_directory=backup.get("local_directory"),
+        )
