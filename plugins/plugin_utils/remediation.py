@@ -66,12 +66,12 @@ def _plan_chain(ctx: Context, out: Remediation) -> None:
     out.bundle_chain = result
     if not result.ok:
         return
+    trusted = {c.thumbprint for c in ctx.host_anchors + ctx.trust_bundle}
     for issuer in reversed(result.path[1:]):
-        if issuer.thumbprint in ctx.host_store_thumbprints:
-            continue
         if issuer.is_self_signed and ctx.bundle_verifier.is_anchor(issuer):
-            out.decisions.install_roots.append(issuer)
-        else:
+            if issuer.thumbprint not in trusted:
+                out.decisions.install_roots.append(issuer)
+        elif issuer.thumbprint not in ctx.host_store_thumbprints:
             out.decisions.install_intermediates.append(issuer)
 
 
@@ -142,12 +142,17 @@ def _take_over(ctx: Context, out: Remediation) -> tuple[set[str], bool]:
 def _plan_removals(ctx: Context, out: Remediation) -> None:
     desired = ctx.desired
     assert desired is not None
-    if desired.duplicates != "remove" or not ctx.duplicate_groups:
+    groups = list(ctx.duplicate_groups)
+    if ctx.intended_stored is None and out.decisions.import_pfx and ctx.intended_group in ctx.groups:
+        # The import creates a duplicate of every copy already there under the same name.
+        groups.append(ctx.groups[ctx.intended_group])
+        out.keepers[ctx.intended_group] = Keeper(ctx.intended_thumbprint or "", "it is the intended certificate")
+    if desired.duplicates != "remove" or not groups:
         return
     # Prove each removal safe on the host as it will be once the earlier steps have run.
     after = apply_plan(ctx.snapshot, out.decisions.steps(desired))
     ex = after.exchange
-    for group in ctx.duplicate_groups:
+    for group in groups:
         keeper = out.keepers[group_key(group[0])]
         covered = ex.services_of(keeper.thumbprint) if ex is not None else ()
         for item in group:
@@ -168,10 +173,10 @@ def _describe(item: StoredCertificate) -> str:
 
 def decide(ctx: Context) -> Remediation:
     out = Remediation()
+    _choose_keepers(ctx, out)
     desired = ctx.desired
     if desired is None:
         return out
-    _choose_keepers(ctx, out)
     _plan_chain(ctx, out)
     if desired.pfx_b64 and (ctx.intended_stored is None or not ctx.intended_stored.has_private_key):
         out.decisions.import_pfx = True

@@ -66,7 +66,7 @@ class Connector:
     fqdn: str | None
     tls_certificate_name: str | None
     enabled: bool
-    raw: Mapping[str, Any] = field(default=_EMPTY, compare=False)
+    raw: Mapping[str, Any] = field(default_factory=lambda: _EMPTY, compare=False)
 
     def matches(self, wanted: str) -> bool:
         """A user's connector reference: identity or bare name, case-insensitive."""
