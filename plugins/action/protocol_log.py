@@ -1,0 +1,65 @@
+"""Action plugin for certwarden.exchange.protocol_log: parse on the controller, read through the agent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ansible_collections.certwarden.exchange.plugins.plugin_utils.action_base import CertwardenAction, ModuleFailure
+from ansible_collections.certwarden.exchange.plugins.plugin_utils.protocol_log import (
+    LogSummary,
+    log_files,
+    summarise_agent_files,
+    summarise_paths,
+)
+from ansible_collections.certwarden.exchange.plugins.plugin_utils.protocol_log_correlate import (
+    describe_presented,
+    verbose_steps,
+)
+from ansible_collections.certwarden.exchange.plugins.plugin_utils.snapshot import Snapshot
+from ansible_collections.certwarden.exchange.plugins.plugin_utils.transport import run_agent
+
+
+class ActionModule(CertwardenAction):
+    MODULE = "protocol_log"
+
+    def execute(self, params: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
+        summary = LogSummary(params["keep_sessions"], params["max_sessions"], params["connectors"])
+        if params["src"]:
+            if params["enable_verbose"] or params["disable_verbose"]:
+                raise ModuleFailure("protocol_log: enable_verbose/disable_verbose need the server; drop src")
+            result = summarise_paths(log_files(params["src"]), summary).result()
+            result["changed"] = False
+            return result
+        host = task_vars.get("inventory_hostname", "the host")
+        read = None
+        steps: list[dict] = []
+        if params["correlate"] or params["enable_verbose"] or params["disable_verbose"]:
+            read = run_agent(self._connection, host, "read", {})
+        if params["enable_verbose"] or params["disable_verbose"]:
+            assert read is not None
+            steps = verbose_steps(read, params["enable_verbose"], "Verbose", "enable_verbose")
+            steps += verbose_steps(read, params["disable_verbose"], "None", "disable_verbose")
+            if steps and not self.check_mode:
+                request = [{k: v for k, v in s.items() if k != "from"} for s in steps]
+                applied = run_agent(self._connection, host, "apply", {"steps": request})
+                if applied.get("failed"):
+                    raise ModuleFailure(
+                        f"protocol_log: setting the protocol logging level on {host} failed",
+                        changed=any(r.get("status") == "changed" for r in applied.get("results", [])),
+                        apply_results=applied.get("results", []),
+                    )
+        logs = run_agent(
+            self._connection,
+            host,
+            "read_logs",
+            {"paths": params["paths"], "since": params["since"], "max_bytes": params["max_bytes"]},
+        )
+        summarise_agent_files(logs.get("files", []), summary)
+        correlation = None
+        if params["correlate"] and read is not None:
+            correlation = describe_presented(Snapshot.from_read_result(read), sorted(summary.presented))
+        result = summary.result(correlation)
+        result["changed"] = bool(steps)
+        if params["enable_verbose"] or params["disable_verbose"]:
+            result["verbose_steps"] = steps
+        return result

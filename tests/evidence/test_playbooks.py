@@ -1,0 +1,112 @@
+"""The action plugins through a real ansible-playbook run on localhost."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from tests.evidence.test_protocol_log import HEADER, interleave, new_format_success, old_format_failure
+from tests.support.pki import TestPki
+from tests.support.smtp_servers import aiosmtpd_server
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run_playbook(tmp_path: Path, tasks: list[dict]) -> dict:
+    """Run ``tasks`` on localhost; every task's registered result, by task name."""
+    out = tmp_path / "results.json"
+    registered = {}
+    for index, task in enumerate(tasks):
+        task["register"] = f"result_{index}"
+        registered[task["name"]] = f"result_{index}"
+    collect = "{{ {" + ", ".join(f"'{name}': {var}" for name, var in registered.items()) + "} | to_json }}"
+    tasks = [*tasks, {"name": "collect", "ansible.builtin.copy": {"content": collect, "dest": str(out)}}]
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(yaml.safe_dump([{"hosts": "localhost", "gather_facts": False, "tasks": tasks}]))
+    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_LOCALHOST_WARNING="false")
+    completed = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("ansible-playbook")),
+            "-i",
+            "localhost,",
+            "-e",
+            f"ansible_connection=local ansible_python_interpreter={sys.executable}",
+            str(playbook),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert out.exists(), completed.stdout + completed.stderr
+    return json.loads(out.read_text())
+
+
+def test_probe_through_ansible(tmp_path: Path, pki: TestPki, cases: dict, trust_root: Path) -> None:
+    with aiosmtpd_server(cases["leaf_only"].chain_pem) as server:
+        results = run_playbook(
+            tmp_path,
+            [
+                {
+                    "name": "probe",
+                    "certwarden.exchange.smtp_tls_probe": {
+                        "host": "127.0.0.1",
+                        "port": server.port,
+                        "server_name": "mail.contoso.com",
+                        "expected_thumbprint": pki.leaf.thumbprint,
+                        "ca_bundle": str(trust_root),
+                    },
+                },
+                {
+                    "name": "bad thumbprint",
+                    "ignore_errors": True,
+                    "certwarden.exchange.smtp_tls_probe": {
+                        "host": "127.0.0.1",
+                        "port": server.port,
+                        "expected_thumbprint": "not-a-thumbprint",
+                    },
+                },
+            ],
+        )
+    probe = results["probe"]
+    assert probe.get("failed") is not True, probe
+    assert probe["changed"] is False
+    assert [c["thumbprint"] for c in probe["chain"]] == [pki.leaf.thumbprint]
+    assert [f["code"] for f in probe["findings"]] == ["incomplete_chain"]
+    bad = results["bad thumbprint"]
+    assert bad["failed"] is True
+    assert "expected_thumbprint" in bad["msg"] and "Traceback" not in bad["msg"]
+
+
+def test_protocol_log_src_through_ansible(tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "SEND20261128-1.log").write_text(
+        HEADER.format(kind="Send")
+        + "".join(interleave(old_format_failure("A1", "10"), new_format_success("A2", "11"))),
+        newline="",
+    )
+    results = run_playbook(
+        tmp_path,
+        [
+            {"name": "logs", "certwarden.exchange.protocol_log": {"src": str(logs)}},
+            {
+                "name": "missing",
+                "ignore_errors": True,
+                "certwarden.exchange.protocol_log": {"src": str(tmp_path / "nowhere")},
+            },
+        ],
+    )
+    logs_result = results["logs"]
+    assert logs_result["changed"] is False
+    assert logs_result["sessions_total"] == 2
+    assert [f["evidence"]["cause"] for f in logs_result["findings"]] == ["NoCredentials"]
+    assert results["missing"]["failed"] is True
+    assert "option src" in results["missing"]["msg"]
