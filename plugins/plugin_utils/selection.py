@@ -45,8 +45,15 @@ class Selection:
 
 
 def group_key(item: StoredCertificate) -> tuple:
-    """Issuer + subject, compared by parsed form: what TlsCertificateName identifies."""
-    return (name_key(item.certificate.issuer_dn), name_key(item.certificate.subject_dn))
+    """Issuer + subject, compared by parsed form: what TlsCertificateName identifies.
+
+    Parsed from the host's own strings (cached per string): cheaper than
+    rendering every certificate's names, and it is what Exchange itself compares.
+    """
+    try:
+        return (name_key(item.issuer_str), name_key(item.subject_str))
+    except InputError:  # a host string we cannot parse: fall back to the certificate's own names
+        return (name_key(item.certificate.issuer_dn), name_key(item.certificate.subject_dn))
 
 
 def tls_name_key(tls_certificate_name: str) -> tuple | None:

@@ -1,0 +1,109 @@
+"""Planner invariants over generated hosts (hypothesis), all on the session's real PKI."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ansible_collections.certwarden.exchange.plugins.plugin_utils.context import binding_reasons
+from ansible_collections.certwarden.exchange.plugins.plugin_utils.simulate import apply_plan
+from tests.support.snapshots import iis_binding, receive_connector, send_connector, tls_name
+from tests.unit.scenario_helpers import RECEIVE, SEND, run, snap, want, with_pfx
+
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+COPIES = ("leaf", "renewed", "expiring", "expired", "rebranded", "self_signed")
+SERVICES = st.lists(st.sampled_from(["SMTP", "IIS", "POP"]), unique=True, max_size=3)
+
+
+@st.composite
+def hosts(draw):
+    present = draw(st.lists(st.sampled_from(COPIES), unique=True, min_size=1, max_size=5))
+    keyless = draw(st.sets(st.sampled_from(present)))
+    intended = draw(st.sampled_from(("renewed", "rebranded", "leaf")))
+    services = {name: draw(SERVICES) for name in present}
+    internal = draw(st.sampled_from([*present, None]))
+    connector_target = draw(st.sampled_from([*present, None]))
+    iis_target = draw(st.sampled_from([*present, None]))
+    use_pfx = draw(st.booleans())
+    duplicates = draw(st.sampled_from(("remove", "report")))
+    return present, keyless, intended, services, internal, connector_target, iis_target, use_pfx, duplicates
+
+
+def build(pki, drawn):
+    present, keyless, intended, services, internal, connector_target, iis_target, use_pfx, duplicates = drawn
+    issued = {name: getattr(pki, name) for name in present}
+    my = tuple(c.without_key() if name in keyless else c for name, c in issued.items())
+    name = tls_name(issued[connector_target]) if connector_target else None
+    host = snap(
+        pki,
+        my=my,
+        services={issued[n].thumbprint: s for n, s in services.items()},
+        internal_transport=issued[internal].thumbprint if internal else None,
+        send_connectors=[send_connector(SEND, name)],
+        receive_connectors=[receive_connector(RECEIVE, name)],
+        hybrid=name,
+        iis_bindings=[iis_binding(issued[iis_target].thumbprint if iis_target else None)],
+    )
+    target = getattr(pki, intended)
+    desired = with_pfx(target, duplicates=duplicates) if use_pfx else want(target, duplicates=duplicates)
+    return host, desired
+
+
+@given(drawn=hosts())
+@SETTINGS
+def test_plan_invariants(pki, drawn):
+    host, desired = build(pki, drawn)
+    analysis = run(pki, host, desired)
+    plan = analysis.plan
+    intended = desired.intended_thumbprint
+    removed = [s.params["thumbprint"] for s in plan if s.action == "remove"]
+    # Never removes the intended certificate.
+    assert intended not in removed
+    # Every remove follows a backup of the same thumbprint and store.
+    for index, step in enumerate(plan):
+        if step.action == "remove":
+            assert any(
+                b.action == "backup"
+                and b.params["thumbprint"] == step.params["thumbprint"]
+                and b.params["store"] == step.params["store"]
+                for b in plan[:index]
+            )
+    # Order: chain -> import -> services -> bindings -> backup -> remove.
+    order = [
+        "install_root",
+        "install_intermediate",
+        "import_pfx",
+        "enable_services",
+        "set_connector",
+        "set_hybrid",
+        "set_iis_binding",
+        "backup",
+        "remove",
+    ]
+    ranks = [order.index(s.action) for s in plan]
+    assert ranks == sorted(ranks)
+    if desired.duplicates == "report":
+        assert not removed
+    # No removed certificate is still bound once the steps before its removal have run.
+    before_removal = apply_plan(host, [s for s in plan if s.action not in ("backup", "remove")])
+    keeper_services = before_removal.exchange.services_of(intended) if intended else ()
+    for thumbprint in removed:
+        assert binding_reasons(before_removal, thumbprint, covered_services=keeper_services) == []
+    # Deterministic.
+    again = run(pki, host, desired)
+    assert [s.to_request() for s in again.plan] == [s.to_request() for s in plan]
+    # Converges: the host after the plan needs no further plan, and is compliant unless something blocks it
+    # or an error is left that no step can fix.
+    after = run(pki, apply_plan(host, plan), desired)
+    assert after.plan == [] or analysis.blockers
+    if not analysis.blockers:
+        assert after.compliant or after.blockers or all(f.fix is None for f in after.errors), after.codes()
+
+
+@given(drawn=hosts())
+@SETTINGS
+def test_compliant_hosts_get_an_empty_plan(pki, drawn):
+    host, desired = build(pki, drawn)
+    analysis = run(pki, host, desired)
+    if analysis.compliant:
+        assert analysis.plan == []
