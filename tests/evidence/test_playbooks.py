@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.evidence.test_protocol_log import HEADER, interleave, new_format_success, old_format_failure
@@ -17,25 +18,29 @@ from tests.support.smtp_servers import aiosmtpd_server
 REPO = Path(__file__).resolve().parents[2]
 
 
-def run_playbook(tmp_path: Path, tasks: list[dict]) -> dict:
-    """Run ``tasks`` on localhost; every task's registered result, by task name."""
+def run_playbook(tmp_path: Path, tasks: list[dict], inventory: Path | None = None, host: str = "localhost") -> dict:
+    """Run ``tasks`` on ``host``; every task's registered result, by task name."""
     out = tmp_path / "results.json"
     registered = {}
     for index, task in enumerate(tasks):
         task["register"] = f"result_{index}"
         registered[task["name"]] = f"result_{index}"
     collect = "{{ {" + ", ".join(f"'{name}': {var}" for name, var in registered.items()) + "} | to_json }}"
-    tasks = [*tasks, {"name": "collect", "ansible.builtin.copy": {"content": collect, "dest": str(out)}}]
+    tasks = [
+        *tasks,
+        {"name": "collect", "delegate_to": "localhost", "ansible.builtin.copy": {"content": collect, "dest": str(out)}},
+    ]
     playbook = tmp_path / "play.yml"
-    playbook.write_text(yaml.safe_dump([{"hosts": "localhost", "gather_facts": False, "tasks": tasks}]))
+    playbook.write_text(yaml.safe_dump([{"hosts": host, "gather_facts": False, "tasks": tasks}]))
     env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_LOCALHOST_WARNING="false")
     completed = subprocess.run(
         [
             str(Path(sys.executable).with_name("ansible-playbook")),
             "-i",
-            "localhost,",
+            str(inventory) if inventory else "localhost,",
             "-e",
-            f"ansible_connection=local ansible_python_interpreter={sys.executable}",
+            f"ansible_python_interpreter={sys.executable}",
+            *([] if inventory else ["-e", "ansible_connection=local"]),
             str(playbook),
         ],
         capture_output=True,
@@ -110,3 +115,47 @@ def test_protocol_log_src_through_ansible(tmp_path: Path) -> None:
     assert [f["evidence"]["cause"] for f in logs_result["findings"]] == ["NoCredentials"]
     assert results["missing"]["failed"] is True
     assert "option src" in results["missing"]["msg"]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory):
+    from tests.lab.control import start_lab
+
+    handle = start_lab(tmp_path_factory.mktemp("lab"), "duplicate-no-key", hosts=3)
+    try:
+        yield handle
+    finally:
+        handle.stop()
+
+
+@pytest.mark.lab
+def test_protocol_log_on_the_lab_correlates_the_duplicate(tmp_path: Path, lab) -> None:
+    from tests.lab.control import state_digest
+
+    ex02 = lab.record["hosts"]["EX02"]["thumbprints"]
+    before = state_digest(lab.dir)
+    results = run_playbook(
+        tmp_path,
+        [
+            {"name": "logs", "certwarden.exchange.protocol_log": {}},
+            {
+                "name": "quiet",
+                "check_mode": True,
+                "certwarden.exchange.protocol_log": {"disable_verbose": ["Outbound to Office 365"]},
+            },
+        ],
+        inventory=lab.inventory_path,
+        host="EX02",
+    )
+    logs = results["logs"]
+    assert logs.get("failed") is not True, logs
+    [failure] = [f for f in logs["findings"] if f["code"] == "tls_failure_logged"]
+    assert failure["evidence"]["cause"] == "NoCredentials"
+    assert failure["evidence"]["connector"] == "Outbound to Office 365"
+    assert failure["evidence"]["thumbprints"] == [ex02["keyless_copy"]]
+    sentence = logs["correlation"][ex02["keyless_copy"]]
+    assert "duplicate" in sentence and "has no private key" in sentence and ex02["old"] in sentence
+    quiet = results["quiet"]
+    assert quiet["changed"] is True
+    assert [s["level"] for s in quiet["verbose_steps"]] == ["None"]
+    assert state_digest(lab.dir) == before  # check mode changed nothing
