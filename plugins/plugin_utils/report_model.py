@@ -111,10 +111,19 @@ class ServerRecord:
     plays: set[str] = field(default_factory=set)
 
     def latest(self) -> list[CheckRun]:
-        """The last run of every task (a task that ran twice counts once, as it ended)."""
-        latest: dict[tuple[str, str, str], CheckRun] = {}
-        for run in self.checks:
-            latest[(run.play, run.task, run.module)] = run
+        """The runs that describe the server as it is now.
+
+        A run that changed the server makes every earlier read stale, so only
+        it (through its verifying read) and the runs after it count; of those,
+        a task that ran twice counts once, as it ended.
+        """
+        start = 0
+        for index, run in enumerate(self.checks):
+            if run.applied and run.result.get("changed"):
+                start = index
+        latest: dict[tuple[str, str], CheckRun] = {}
+        for run in self.checks[start:]:
+            latest[(run.task, run.module)] = run
         return list(latest.values())
 
     def findings(self) -> list[dict[str, Any]]:
