@@ -39,6 +39,11 @@ _KEPT_KEYS = (
 
 STATUS_ORDER = ("unreachable", "failed", "drifting", "compliant")
 
+# The transport reports a connection it could not make as a failed task (its
+# AgentError category `connection`), not as ansible's unreachable; these are the
+# beginnings of those messages (docs/agent-protocol.md, "Transport errors").
+_CONNECTION_FAILURES = (" lost the connection", " failed to run: ")
+
 
 def reported_module(action: str | None) -> str | None:
     """The short module name when ``action`` is one the report collects (short or fully qualified)."""
@@ -219,6 +224,13 @@ class FleetReport:
                 self.server(host).plays.add(play)
             return False
         kept = {key: result[key] for key in _KEPT_KEYS if key in result}
+        if (
+            status == "failed"
+            and "findings" not in kept
+            and any(m in str(kept.get("msg")) for m in _CONNECTION_FAILURES)
+        ):
+            self.add_unreachable(host, task, play, str(kept["msg"]))
+            return True
         record = self.server(host)
         record.plays.add(play)
         record.checks.append(CheckRun(module, task, play, status, kept))
