@@ -100,7 +100,7 @@ def measure(path: Path) -> dict[str, float]:
     elapsed = time.perf_counter() - began
     tracemalloc.start()
     summarise_paths([path], LogSummary("tls", 200))
-    _, traced_peak = tracemalloc.get_traced_memory()
+    _unused, traced_peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     result = summary.result()
     return {

@@ -36,7 +36,8 @@ class ActionModule(CertwardenAction):
         if params["correlate"] or params["enable_verbose"] or params["disable_verbose"]:
             read = run_agent(self._connection, host, "read", {})
         if params["enable_verbose"] or params["disable_verbose"]:
-            assert read is not None
+            if read is None:  # narrowing for type checkers; callers guarantee it
+                raise AssertionError("read must be set here")
             steps = verbose_steps(read, params["enable_verbose"], "Verbose", "enable_verbose")
             steps += verbose_steps(read, params["disable_verbose"], "None", "disable_verbose")
             if steps and not self.check_mode:

@@ -25,7 +25,7 @@ description:
   - With no O(certificate) at all, only store-wide compliance is enforced (duplicates, expiry, chains of bound
     certificates, ambiguous connectors).
 author:
-  - certwarden.exchange developers
+  - certwarden.exchange developers (@certwarden)
 extends_documentation_fragment:
   - certwarden.exchange.attributes
   - certwarden.exchange.attributes.WINDOWS
@@ -58,7 +58,6 @@ options:
       password:
         description: The password of O(certificate.pfx).
         type: str
-        no_log: true
   chain:
     description:
       - A PEM bundle on the controller with the intermediate CA certificates (and optionally the root) that must be
@@ -124,7 +123,6 @@ options:
           - Without it, or where the key is not exportable, only the public certificate (DER) is kept, and the
             result says so for each backup.
         type: str
-        no_log: true
 notes:
   - Exchange names a send connector's certificate only by issuer and subject, so two certificates with the same
     issuer and subject let Exchange present either (C(TLS negotiation failed with error NoCredentials)).

@@ -17,7 +17,7 @@ description:
     connectors that name more than one certificate).
   - Where the Exchange management tools are absent, the Exchange part is null; that is not a failure.
 author:
-  - certwarden.exchange developers
+  - certwarden.exchange developers (@certwarden)
 extends_documentation_fragment:
   - certwarden.exchange.attributes
   - certwarden.exchange.attributes.WINDOWS

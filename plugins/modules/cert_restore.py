@@ -14,9 +14,9 @@ description:
     imports into the server's store each backed-up certificate that is not there, in one WinRM command.
   - A PFX backup comes back with its private key; a DER backup comes back as the public certificate only, and the
     result says so.
-  - Idempotent: a certificate already in its store is left alone.
+  - Idempotent, a certificate already in its store is left alone.
 author:
-  - certwarden.exchange developers
+  - certwarden.exchange developers (@certwarden)
 extends_documentation_fragment:
   - certwarden.exchange.attributes
   - certwarden.exchange.attributes.WINDOWS
@@ -40,7 +40,6 @@ options:
   password:
     description: The password the PFX backups were protected with.
     type: str
-    no_log: true
 seealso:
   - module: certwarden.exchange.cert_compliance
 """

@@ -87,7 +87,7 @@ attributes:
 seealso:
   - module: certwarden.exchange.smtp_tls_probe
 author:
-  - certwarden contributors
+  - certwarden.exchange developers (@certwarden)
 """
 
 EXAMPLES = r"""
@@ -114,7 +114,7 @@ sessions:
   type: list
   elements: dict
   contains:
-    time: {description: First record's time (UTC, as logged)., type: str}
+    time: {description: "Time of the first record (UTC, as logged).", type: str}
     last_time: {description: Last record's time., type: str}
     direction: {description: C(send) or C(receive)., type: str}
     connector: {description: The connector id as logged., type: str}

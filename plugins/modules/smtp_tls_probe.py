@@ -74,7 +74,7 @@ notes:
 seealso:
   - module: certwarden.exchange.protocol_log
 author:
-  - certwarden contributors
+  - certwarden.exchange developers (@certwarden)
 """
 
 EXAMPLES = r"""
@@ -126,10 +126,10 @@ chain:
   elements: dict
   contains:
     position: {description: 0 for the leaf., type: int}
-    thumbprint: {description: SHA-1 of the DER, upper-case hex., type: str}
+    thumbprint: {description: "SHA-1 of the DER, upper-case hex.", type: str}
     subject: {description: Windows-style subject., type: str}
     issuer: {description: Windows-style issuer., type: str}
-    serial: {description: Serial number, hex., type: str}
+    serial: {description: "Serial number, hex.", type: str}
     not_before: {description: ISO 8601 UTC., type: str}
     not_after: {description: ISO 8601 UTC., type: str}
     sans: {description: DNS names and IP addresses., type: list, elements: str}

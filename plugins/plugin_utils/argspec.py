@@ -14,16 +14,28 @@ from typing import Any
 import yaml
 
 # Keys of a documented option that are also argument spec keys.
-_COPIED_KEYS = ("type", "required", "default", "choices", "elements", "no_log", "aliases")
+_COPIED_KEYS = ("type", "required", "default", "choices", "elements", "aliases")
 
 
-def option_spec(documented: Mapping[str, Any]) -> dict[str, Any]:
+def is_secret(name: str) -> bool:
+    """Whether an option holds a secret.
+
+    DOCUMENTATION has no ``no_log`` key (validate-modules rejects it), so the
+    rule lives here, by name, for every module at once: ``password``,
+    ``passphrase`` and anything ending in ``_password`` is never logged.
+    """
+    return name in ("password", "passphrase") or name.endswith(("_password", "_passphrase"))
+
+
+def option_spec(name: str, documented: Mapping[str, Any]) -> dict[str, Any]:
     """The argument spec entry for one documented option (recursing into suboptions)."""
     spec = {key: documented[key] for key in _COPIED_KEYS if key in documented}
     spec.setdefault("type", "str")
+    if is_secret(name):
+        spec["no_log"] = True
     suboptions = documented.get("suboptions")
     if suboptions:
-        spec["options"] = {name: option_spec(sub) for name, sub in suboptions.items()}
+        spec["options"] = {sub_name: option_spec(sub_name, sub) for sub_name, sub in suboptions.items()}
     return spec
 
 
@@ -31,4 +43,4 @@ def argument_spec_from_doc(documentation: str) -> dict[str, dict[str, Any]]:
     """The argument spec of every option in a DOCUMENTATION YAML string."""
     doc = yaml.safe_load(documentation) or {}
     options = doc.get("options") or {}
-    return {name: option_spec(documented) for name, documented in options.items()}
+    return {name: option_spec(name, documented) for name, documented in options.items()}

@@ -186,7 +186,7 @@ class ChainVerifier:
         path: list[Certificate] = [leaf]
         expired: list[Certificate] = []
         current = leaf
-        for _ in range(_MAX_DEPTH):
+        for _unused in range(_MAX_DEPTH):
             if self.is_anchor(current):
                 break
             if current.is_self_signed:

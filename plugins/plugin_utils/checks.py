@@ -78,7 +78,7 @@ class Checks:
         ctx = self.ctx
         for group in ctx.duplicate_groups:
             keeper = self.rem.keepers.get(group_key(group[0]))
-            removing = [t for t, _ in self.plan.removals if any(i.thumbprint == t for i in group)]
+            removing = [t for t, _unused in self.plan.removals if any(i.thumbprint == t for i in group)]
             kept_bound = {
                 i.thumbprint: self.rem.kept_bound[i.thumbprint] for i in group if i.thumbprint in self.rem.kept_bound
             }
@@ -111,7 +111,7 @@ class Checks:
     def _binder_fix(self, binder: Binder) -> str | None:
         if binder.kind == HYBRID:
             return "set_hybrid" if self.plan.set_hybrid is not None else None
-        if any(c.identity == binder.identity and c.kind == binder.kind for c, _ in self.plan.set_connectors):
+        if any(c.identity == binder.identity and c.kind == binder.kind for c, _unused in self.plan.set_connectors):
             return "set_connector"
         return None
 
@@ -309,7 +309,8 @@ class Checks:
             return
         if result.status == chain_status.INCOMPLETE:
             missing = result.missing
-            assert missing is not None
+            if missing is None:  # narrowing for type checkers; callers guarantee it
+                raise AssertionError("missing must be set here")
             self.add(
                 "incomplete_chain",
                 f"the chain of {item.thumbprint} ({item.subject_str}) is incomplete: no store holds its issuer "
@@ -322,7 +323,8 @@ class Checks:
             )
         elif result.status == chain_status.UNTRUSTED_ROOT:
             root = result.untrusted_root
-            assert root is not None
+            if root is None:  # narrowing for type checkers; callers guarantee it
+                raise AssertionError("root must be set here")
             self.add(
                 "untrusted_root",
                 f"the chain of {item.thumbprint} ({item.subject_str}) ends at {root.subject_str!r} ({root.thumbprint}),"
@@ -354,7 +356,8 @@ class Checks:
     # -- the intended certificate -------------------------------------------------------------
     def intended(self) -> None:
         ctx, desired = self.ctx, self.ctx.desired
-        assert desired is not None
+        if desired is None:  # narrowing for type checkers; callers guarantee it
+            raise AssertionError("desired must be set here")
         thumbprint = ctx.intended_thumbprint
         if thumbprint is None:
             return
@@ -445,7 +448,8 @@ class Checks:
 
     def names(self, item: StoredCertificate, evidence: dict) -> None:
         ctx, desired = self.ctx, self.ctx.desired
-        assert desired is not None
+        if desired is None:  # narrowing for type checkers; callers guarantee it
+            raise AssertionError("desired must be set here")
         wanted = list(desired.server_fqdn_names)
         ex = ctx.snapshot.exchange
         if ex is not None:
@@ -466,7 +470,8 @@ class Checks:
 
     def desired_bindings(self) -> None:
         ctx, desired = self.ctx, self.ctx.desired
-        assert desired is not None
+        if desired is None:  # narrowing for type checkers; callers guarantee it
+            raise AssertionError("desired must be set here")
         for kind, ref in self.rem.missing_connectors:
             self.add(
                 "connector_not_found",
@@ -534,7 +539,8 @@ class Checks:
         """Connectors that name the intended certificate but on which Exchange would present another copy."""
         ctx = self.ctx
         desired = ctx.desired
-        assert desired is not None
+        if desired is None:  # narrowing for type checkers; callers guarantee it
+            raise AssertionError("desired must be set here")
         for binder in ctx.binders:
             managed = binder.kind == HYBRID and desired.hybrid_configuration
             if binder.connector is not None:

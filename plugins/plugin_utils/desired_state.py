@@ -35,7 +35,7 @@ class DesiredState:
         if self.expiry_warning_days < 0:
             raise InputError(f"option expiry_warning_days: {self.expiry_warning_days!r} must not be negative")
         for ref in self.iis_bindings:
-            site, _, port = ref.rpartition(":")
+            site, _unused, port = ref.rpartition(":")
             if not site or not port.isdigit():
                 raise InputError(f"option iis_bindings: {ref!r} is not of the form 'site:port'")
         if (
@@ -60,6 +60,6 @@ class DesiredState:
     def iis_binding_refs(self) -> tuple[tuple[str, int], ...]:
         refs = []
         for ref in self.iis_bindings:
-            site, _, port = ref.rpartition(":")
+            site, _unused, port = ref.rpartition(":")
             refs.append((site, int(port)))
         return tuple(refs)

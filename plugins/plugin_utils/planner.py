@@ -69,7 +69,7 @@ class Decisions:
         return {step["action"] for step in self.raw_steps(None)}
 
     def removes(self, thumbprint: str) -> bool:
-        return any(t == thumbprint for t, _ in self.removals)
+        return any(t == thumbprint for t, _unused in self.removals)
 
     def raw_steps(self, desired: Any) -> list[dict]:
         steps: list[dict] = []

@@ -66,11 +66,11 @@ def _context_order(context: str) -> list[str]:
     for label, key in _FIELD_NAMES:
         index = rest.find(label)
         while index >= 0:
-            if key not in {k for _, k in found}:
+            if key not in {k for _unused, k in found}:
                 found.append((index, key))
             rest = rest[:index] + " " * len(label) + rest[index + len(label) :]
             index = rest.find(label)
-    return [key for _, key in sorted(found)]
+    return [key for _unused, key in sorted(found)]
 
 
 def _split_dns(text: str) -> list[str]:
@@ -116,7 +116,7 @@ def parse_single_line(data: str, context: str) -> dict[str, object]:
         if not piece:
             continue
         if _ATTRIBUTE.match(piece):
-            dn_text, _, tail = _dn_then_names(piece)
+            dn_text, _unused, tail = _dn_then_names(piece)
             dns.extend(_split_dns(dn_text))
             sans.extend(split_sans(tail))
         else:

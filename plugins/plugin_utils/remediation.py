@@ -77,7 +77,8 @@ def _plan_chain(ctx: Context, out: Remediation) -> None:
 
 def _plan_bindings(ctx: Context, out: Remediation) -> None:
     desired, tls_name = ctx.desired, ctx.intended_tls_name
-    assert desired is not None
+    if desired is None:  # narrowing for type checkers; callers guarantee it
+        raise AssertionError("desired must be set here")
     ex = ctx.snapshot.exchange
     for kind, refs in (("send", desired.send_connectors), ("receive", desired.receive_connectors)):
         for ref in refs:
@@ -134,14 +135,15 @@ def _take_over(ctx: Context, out: Remediation) -> tuple[set[str], bool]:
         services.update(ctx.services(item.thumbprint))
         move_internal = move_internal or ex.internal_transport_thumbprint == item.thumbprint
         for binding in ctx.snapshot.iis_bindings:
-            if binding.thumbprint == item.thumbprint and all(b is not binding for b, _ in out.decisions.set_iis):
+            if binding.thumbprint == item.thumbprint and all(b is not binding for b, _unused in out.decisions.set_iis):
                 out.decisions.set_iis.append((binding, intended))
     return services, move_internal
 
 
 def _plan_removals(ctx: Context, out: Remediation) -> None:
     desired = ctx.desired
-    assert desired is not None
+    if desired is None:  # narrowing for type checkers; callers guarantee it
+        raise AssertionError("desired must be set here")
     groups = list(ctx.duplicate_groups)
     if ctx.intended_stored is None and out.decisions.import_pfx and ctx.intended_group in ctx.groups:
         # The import creates a duplicate of every copy already there under the same name.

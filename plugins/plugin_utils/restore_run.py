@@ -37,7 +37,7 @@ def _certificate_der(backup_file: Path, kind: str, content: bytes, password: str
     if kind == "der":
         return content
     try:
-        _, cert, _ = pkcs12.load_key_and_certificates(content, password.encode("utf-8") if password else None)
+        _key, cert, _extra = pkcs12.load_key_and_certificates(content, password.encode("utf-8") if password else None)
     except ValueError:
         raise ModuleFailure(
             f"option password: the PFX backup '{backup_file}' cannot be opened with it; give the password "

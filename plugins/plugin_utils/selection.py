@@ -79,7 +79,7 @@ def dns_matches(pattern: str, host: str) -> bool:
     if pattern == host:
         return True
     if pattern.startswith("*.") and "*" not in pattern[2:]:
-        head, _, rest = host.partition(".")
+        head, _unused, rest = host.partition(".")
         return bool(head) and rest == pattern[2:] and "." in rest
     return False
 

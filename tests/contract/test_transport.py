@@ -136,7 +136,7 @@ def test_stdin_splits_the_same_way_when_read_line_by_line() -> None:
 
 def test_the_bootstrap_survives_ansibles_line_stripping_and_fits_a_command_line() -> None:
     command = ShellModule()._encode_script(BOOTSTRAP, strict_mode=False, preserve_rc=False)
-    encoded = command.split(" ")[-1]
+    encoded = command.rsplit(" ", maxsplit=1)[-1]
     decoded = base64.b64decode(encoded).decode("utf-16-le")
     assert decoded == BOOTSTRAP
     assert len(command) < 8191

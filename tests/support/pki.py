@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 _KEYS: dict[tuple[str, int], rsa.RSAPrivateKey] = {}
 
 
@@ -80,16 +80,21 @@ class Issued:
 
     def pfx(self, password: bytes | None, chain: tuple[Issued, ...] = (), name: bytes | None = None) -> bytes:
         """PKCS#12 with the key (if any), the certificate and ``chain``."""
-        encryption = (
-            serialization.BestAvailableEncryption(password) if password else serialization.NoEncryption()
-        )
+        encryption = serialization.BestAvailableEncryption(password) if password else serialization.NoEncryption()
         return pkcs12.serialize_key_and_certificates(
             name, self.key, self.cert, [c.cert for c in chain] or None, encryption
         )
 
 
-def name(common_name: str, org: str | None = "Contoso Ltd", ou: str | None = None,
-         locality: str | None = None, state: str | None = None, country: str | None = "US") -> x509.Name:
+def name(
+    common_name: str,
+    *,
+    org: str | None = "Contoso Ltd",
+    ou: str | None = None,
+    locality: str | None = None,
+    state: str | None = None,
+    country: str | None = "US",
+) -> x509.Name:
     """An X.509 name; the order given is the order written (C first, CN last)."""
     attrs: list[x509.NameAttribute] = []
     for oid, value in (
@@ -145,18 +150,30 @@ def make_certificate(
     if ca:
         builder = builder.add_extension(
             x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
-                encipher_only=False, decipher_only=False,
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )
     else:
         builder = builder.add_extension(
             x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=True,
-                data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
-                encipher_only=False, decipher_only=False,
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=True,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )
@@ -166,9 +183,7 @@ def make_certificate(
                 critical=False,
             )
     if sans:
-        builder = builder.add_extension(
-            x509.SubjectAlternativeName([x509.DNSName(s) for s in sans]), critical=False
-        )
+        builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(s) for s in sans]), critical=False)
     if isinstance(hash_algorithm, hashes.SHA1):
         return Issued(_sign_sha1(builder, signer_key), key)
     cert = builder.sign(signer_key, hash_algorithm or hashes.SHA256())
@@ -192,7 +207,7 @@ def _sign_sha1(builder: x509.CertificateBuilder, signer_key: rsa.RSAPrivateKey) 
     signature = signer_key.sign(tbs, padding.PKCS1v15(), hashes.SHA1())  # noqa: S303 - deliberately weak
     der = draft.public_bytes(serialization.Encoding.DER)
     head = der[: der.index(draft.tbs_certificate_bytes)]
-    tail = der[len(head) + len(tbs):].replace(_SHA256_RSA, _SHA1_RSA)
+    tail = der[len(head) + len(tbs) :].replace(_SHA256_RSA, _SHA1_RSA)
     tail = tail[: len(tail) - len(signature)] + signature
     return x509.load_der_x509_certificate(head + tbs + tail)
 
@@ -202,8 +217,7 @@ class TestPki:
 
     __test__ = False  # not a pytest test class
 
-    def __init__(self, now: dt.datetime | None = None, domain: str = "contoso.com",
-                 org: str = "Contoso Ltd") -> None:
+    def __init__(self, now: dt.datetime | None = None, domain: str = "contoso.com", org: str = "Contoso Ltd") -> None:
         self.now = (now or dt.datetime.now(UTC)).replace(microsecond=0)
         self.domain = domain
         self.org = org
@@ -215,65 +229,106 @@ class TestPki:
 
         # The public-style hierarchy: root -> policy CA -> issuing CA -> leaves.
         self.root = make_certificate(
-            name("Certwarden Test Root CA", org="Certwarden Trust"), key_for("root"),
-            not_before=self.now - 400 * day, not_after=self.now + years, ca=True,
+            name("Certwarden Test Root CA", org="Certwarden Trust"),
+            key_for("root"),
+            not_before=self.now - 400 * day,
+            not_after=self.now + years,
+            ca=True,
         )
         self.legacy_root = make_certificate(
-            name("Certwarden Legacy Root", org="Certwarden Trust"), key_for("legacy-root"),
-            not_before=self.now - 4000 * day, not_after=self.now + years, ca=True,
+            name("Certwarden Legacy Root", org="Certwarden Trust"),
+            key_for("legacy-root"),
+            not_before=self.now - 4000 * day,
+            not_after=self.now + years,
+            ca=True,
         )
         # Same subject and key as root, signed by the legacy root (a cross-sign).
         self.cross_root = make_certificate(
-            self.root.cert.subject, key_for("root"), self.legacy_root,
-            not_before=self.now - 300 * day, not_after=self.now + years, ca=True,
+            self.root.cert.subject,
+            key_for("root"),
+            self.legacy_root,
+            not_before=self.now - 300 * day,
+            not_after=self.now + years,
+            ca=True,
         )
         self.policy_ca = make_certificate(
-            name("Certwarden Policy CA", org="Certwarden Trust"), key_for("policy-ca"), self.root,
-            not_before=self.now - 390 * day, not_after=self.now + years, ca=True, path_length=1,
+            name("Certwarden Policy CA", org="Certwarden Trust"),
+            key_for("policy-ca"),
+            self.root,
+            not_before=self.now - 390 * day,
+            not_after=self.now + years,
+            ca=True,
+            path_length=1,
         )
         self.issuing_ca = make_certificate(
             name("Certwarden TLS Issuing CA 1", org="Certwarden Trust", state="Washington"),
-            key_for("issuing-ca"), self.policy_ca,
-            not_before=self.now - 380 * day, not_after=self.now + years, ca=True, path_length=0,
+            key_for("issuing-ca"),
+            self.policy_ca,
+            not_before=self.now - 380 * day,
+            not_after=self.now + years,
+            ca=True,
+            path_length=0,
         )
         leaf_subject = name(self.fqdn, org=org, locality="Redmond", state="Washington")
         self.leaf_subject = leaf_subject
-        self.leaf = self.issue(leaf_subject, "leaf", not_before=self.now - 300 * day,
-                               not_after=self.now + 60 * day)
-        self.renewed = self.issue(leaf_subject, "renewed", not_before=self.now - 2 * day,
-                                  not_after=self.now + 395 * day)
-        self.expired = self.issue(leaf_subject, "expired", not_before=self.now - 800 * day,
-                                  not_after=self.now - 400 * day)
-        self.expiring = self.issue(leaf_subject, "expiring", not_before=self.now - 360 * day,
-                                   not_after=self.now + 5 * day)
+        self.leaf = self.issue(leaf_subject, "leaf", not_before=self.now - 300 * day, not_after=self.now + 60 * day)
+        self.renewed = self.issue(
+            leaf_subject, "renewed", not_before=self.now - 2 * day, not_after=self.now + 395 * day
+        )
+        self.expired = self.issue(
+            leaf_subject, "expired", not_before=self.now - 800 * day, not_after=self.now - 400 * day
+        )
+        self.expiring = self.issue(
+            leaf_subject, "expiring", not_before=self.now - 360 * day, not_after=self.now + 5 * day
+        )
         self.weak = self.issue(
-            name(f"legacy.{domain}", org=org), "weak", not_before=self.now - 10 * day,
-            not_after=self.now + 300 * day, key_size=1024, hash_algorithm=hashes.SHA1(),
+            name(f"legacy.{domain}", org=org),
+            "weak",
+            not_before=self.now - 10 * day,
+            not_after=self.now + 300 * day,
+            key_size=1024,
+            hash_algorithm=hashes.SHA1(),  # noqa: S303 - the weak case
             sans=(f"legacy.{domain}",),
         )
         # A subject change at renewal (new O=): the stale-connector case.
         self.rebranded = self.issue(
-            name(self.fqdn, org=f"{org} Group", locality="Redmond", state="Washington"), "rebranded",
-            not_before=self.now - 1 * day, not_after=self.now + 395 * day,
+            name(self.fqdn, org=f"{org} Group", locality="Redmond", state="Washington"),
+            "rebranded",
+            not_before=self.now - 1 * day,
+            not_after=self.now + 395 * day,
         )
         self.self_signed = make_certificate(
-            name("EX01", org=None, country=None), key_for("self-signed"),
-            not_before=self.now - 700 * day, not_after=self.now + 1100 * day,
+            name("EX01", org=None, country=None),
+            key_for("self-signed"),
+            not_before=self.now - 700 * day,
+            not_after=self.now + 1100 * day,
             sans=("EX01", f"EX01.{domain}"),
         )
         # An older enterprise CA: its leaves carry no Authority Key Identifier.
         self.enterprise_root = make_certificate(
-            name(f"{org} Enterprise Root CA", org=org), key_for("ent-root"),
-            not_before=self.now - 2000 * day, not_after=self.now + years, ca=True,
+            name(f"{org} Enterprise Root CA", org=org),
+            key_for("ent-root"),
+            not_before=self.now - 2000 * day,
+            not_after=self.now + years,
+            ca=True,
         )
         self.enterprise_issuing = make_certificate(
-            name(f"{org} Enterprise Issuing CA", org=org), key_for("ent-issuing"), self.enterprise_root,
-            not_before=self.now - 1900 * day, not_after=self.now + years, ca=True, path_length=0,
+            name(f"{org} Enterprise Issuing CA", org=org),
+            key_for("ent-issuing"),
+            self.enterprise_root,
+            not_before=self.now - 1900 * day,
+            not_after=self.now + years,
+            ca=True,
+            path_length=0,
         )
         self.enterprise_leaf = make_certificate(
-            name(f"ex01.{domain}", org=org), key_for("ent-leaf"), self.enterprise_issuing,
-            not_before=self.now - 30 * day, not_after=self.now + 700 * day,
-            sans=(f"ex01.{domain}", self.fqdn), authority_key_identifier=False,
+            name(f"ex01.{domain}", org=org),
+            key_for("ent-leaf"),
+            self.enterprise_issuing,
+            not_before=self.now - 30 * day,
+            not_after=self.now + 700 * day,
+            sans=(f"ex01.{domain}", self.fqdn),
+            authority_key_identifier=False,
         )
 
     @property
@@ -281,12 +336,25 @@ class TestPki:
         """The intermediates a leaf needs, nearest first."""
         return (self.issuing_ca, self.policy_ca)
 
-    def issue(self, subject: x509.Name, label: str, *, not_before: dt.datetime, not_after: dt.datetime,
-              sans: tuple[str, ...] | None = None, key_size: int = 2048,
-              hash_algorithm: hashes.HashAlgorithm | None = None, issuer: Issued | None = None) -> Issued:
+    def issue(
+        self,
+        subject: x509.Name,
+        label: str,
+        *,
+        not_before: dt.datetime,
+        not_after: dt.datetime,
+        sans: tuple[str, ...] | None = None,
+        key_size: int = 2048,
+        hash_algorithm: hashes.HashAlgorithm | None = None,
+        issuer: Issued | None = None,
+    ) -> Issued:
         """A leaf under the issuing CA (or ``issuer``) with its own key."""
         return make_certificate(
-            subject, key_for(label, key_size), issuer or self.issuing_ca,
-            not_before=not_before, not_after=not_after,
-            sans=self.sans if sans is None else sans, hash_algorithm=hash_algorithm,
+            subject,
+            key_for(label, key_size),
+            issuer or self.issuing_ca,
+            not_before=not_before,
+            not_after=not_after,
+            sans=self.sans if sans is None else sans,
+            hash_algorithm=hash_algorithm,
         )

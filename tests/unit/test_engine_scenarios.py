@@ -156,7 +156,7 @@ def test_stale_connectors_and_hybrid_after_subject_change(pki):
     [hybrid] = by_code(analysis, "hybrid_mismatch")
     assert hybrid.evidence["tls_certificate_name"] == tls_name(pki.leaf)
     assert hybrid.evidence["intended_tls_certificate_name"] == tls_name(pki.rebranded)
-    assert [a for a, _ in actions(analysis)] == [
+    assert [a for a, _unused in actions(analysis)] == [
         "enable_services",
         "set_connector",
         "set_connector",
@@ -197,7 +197,7 @@ def test_missing_intended_with_pfx_imports_first(pki):
     desired = with_pfx(pki.renewed)
     analysis = run(pki, host, desired)
     assert by_code(analysis, "missing_intended_certificate")[0].fix == "import_pfx"
-    assert [a for a, _ in actions(analysis)][:2] == ["import_pfx", "enable_services"]
+    assert [a for a, _unused in actions(analysis)][:2] == ["import_pfx", "enable_services"]
     shown = json.dumps(analysis.to_dict())
     assert "s3cret-pfx" not in shown and desired.pfx_b64[:40] not in shown
     request = analysis.plan[0].to_request()

@@ -1,0 +1,167 @@
+"""cert_compliance, cert_facts and cert_restore through the real ansible-playbook against the lab.
+
+For every lab scenario: check mode reports the expected codes and leaves the
+lab byte-identical; apply makes every host compliant; a following check finds
+nothing; a second apply changes nothing; restore puts back exactly what was
+removed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.lab import state_digest
+from tests.support.playbook import PlaybookRun, run_playbook
+
+pytestmark = pytest.mark.lab
+
+COMPLIANCE_TASK = "compliance"
+
+
+def compliance_play(backup_dir: Path, *, extra: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The declared state every scenario's hosts must reach (vars come from the lab's inventory)."""
+    args: dict[str, Any] = {
+        "certificate": {
+            "thumbprint": "{{ certwarden_intended_thumbprint }}",
+            "pfx": "{{ certwarden_pfx_path }}",
+            "password": "{{ certwarden_pfx_password }}",
+        },
+        "chain": "{{ certwarden_chain_bundle }}",
+        "services": "{{ certwarden_services }}",
+        "send_connectors": "{{ certwarden_send_connectors }}",
+        "receive_connectors": ["Default Frontend {{ certwarden_computer_name }}"],
+        "hybrid_configuration": True,
+        "backup": {"local_directory": str(backup_dir), "password": "backup-secret-Kq3"},
+        **(extra or {}),
+    }
+    return [
+        {
+            "name": "certificate compliance",
+            "hosts": "exchange",
+            "gather_facts": False,
+            "tasks": [{"name": COMPLIANCE_TASK, "certwarden.exchange.cert_compliance": args}],
+        }
+    ]
+
+
+def codes(result: dict[str, Any], key: str = "findings") -> set[str]:
+    return {f["code"] for f in result.get(key) or []}
+
+
+def error_codes(result: dict[str, Any], key: str = "findings") -> set[str]:
+    return {f["code"] for f in result.get(key) or [] if f["severity"] == "error"}
+
+
+def run_compliance(lab, tmp_path: Path, *, check: bool, name: str, **kwargs: Any) -> PlaybookRun:
+    return run_playbook(
+        compliance_play(tmp_path / "backups"), lab.inventory_path, tmp_path / name, check=check, **kwargs
+    )
+
+
+# scenario -> {host: error codes the check must report}; unnamed hosts must be clean.
+EXPECTED = {
+    "healthy": {},
+    "duplicate-no-key": {"EX02": {"duplicate_certificate", "wrong_certificate_presented"}},
+    "duplicate-revoked": {"EX02": {"duplicate_certificate", "revoked"}},
+    "missing-intermediate": {"EX02": {"incomplete_chain"}, "EX03": {"incomplete_chain"}},
+    "service-unbound": {"EX02": {"service_not_enabled"}},
+    "stale-connector": {
+        "EX01": {"connector_mismatch", "hybrid_mismatch"},
+        "EX02": {"connector_mismatch", "hybrid_mismatch"},
+        "EX03": {"connector_mismatch", "hybrid_mismatch"},
+    },
+    "expiring": {"EX02": {"duplicate_certificate", "service_not_enabled"}},
+}
+
+
+@pytest.mark.parametrize("scenario", sorted(EXPECTED))
+def test_scenario_check_apply_verify_restore(scenario: str, lab_factory, tmp_path: Path) -> None:
+    lab = lab_factory(scenario)
+    digest = state_digest(lab.dir)
+
+    check = run_compliance(lab, tmp_path, check=True, name="check", diff=True)
+    assert check.rc == 0, check.output
+    results = check.results(COMPLIANCE_TASK)
+    assert set(results) == set(lab.hosts)
+    for host, result in results.items():
+        wanted = EXPECTED[scenario].get(host, set())
+        assert wanted <= error_codes(result), (host, result["findings"])
+        if not wanted:
+            assert result["compliant"], (host, result["findings"])
+            assert result["plan"] == [] and result["changed"] is False, (host, result["plan"])
+        else:
+            assert result["changed"] is True and result["plan"], (host, result)
+            assert "diff" in result and result["diff"]["before"] != result["diff"]["after"]
+    assert state_digest(lab.dir) == digest, "check mode changed the lab"
+
+    originals = {host: store_contents(lab, host) for host in lab.hosts}
+    apply = run_compliance(lab, tmp_path, check=False, name="apply")
+    assert apply.rc == 0, apply.output
+    applied = apply.results(COMPLIANCE_TASK)
+    for host, result in applied.items():
+        assert result["compliant"], (host, result.get("findings_after"))
+        assert error_codes(result, "findings_after") == set(), (host, result["findings_after"])
+        assert result["changed"] is bool(EXPECTED[scenario].get(host)), (host, result)
+
+    verify = run_compliance(lab, tmp_path, check=True, name="verify")
+    for host, result in verify.results(COMPLIANCE_TASK).items():
+        assert error_codes(result) == set() and result["plan"] == [], (host, result["findings"])
+
+    again = run_compliance(lab, tmp_path, check=False, name="again")
+    assert again.rc == 0, again.output
+    assert all(r["changed"] is False for r in again.results(COMPLIANCE_TASK).values())
+
+    removed = {host: [b["thumbprint"] for b in result.get("backups", [])] for host, result in applied.items()}
+    if any(removed.values()):
+        assert_restore_puts_back(lab, tmp_path, removed, originals)
+
+
+def store_file(lab, host: str, thumbprint: str, store: str = "My") -> Path:
+    return lab.host_dir(host) / "stores" / store / f"{thumbprint}.cer"
+
+
+def store_contents(lab, host: str, store: str = "My") -> dict[str, tuple[bytes, bool]]:
+    """thumbprint -> (DER bytes, has a private key) for every certificate in a host's store."""
+    folder = lab.host_dir(host) / "stores" / store
+    return {p.stem: (p.read_bytes(), p.with_suffix(".key").exists()) for p in folder.glob("*.cer")}
+
+
+def assert_restore_puts_back(
+    lab, tmp_path: Path, removed: dict[str, list[str]], originals: dict[str, dict[str, tuple[bytes, bool]]]
+) -> None:
+    for host, thumbprints in removed.items():
+        for thumbprint in thumbprints:
+            assert not store_file(lab, host, thumbprint).exists()
+    play = [
+        {
+            "hosts": "exchange",
+            "gather_facts": False,
+            "tasks": [
+                {
+                    "name": "restore",
+                    "certwarden.exchange.cert_restore": {
+                        "src": str(tmp_path / "backups"),
+                        "password": "backup-secret-Kq3",
+                    },
+                }
+            ],
+        }
+    ]
+    hosts = ",".join(h for h, t in removed.items() if t)
+    check = run_playbook(play, lab.inventory_path, tmp_path / "restore-check", check=True, limit=hosts)
+    assert check.rc == 0, check.output
+    for host, result in check.results("restore").items():
+        assert sorted(r["thumbprint"] for r in result["restored"]) == sorted(removed[host])
+        for thumbprint in removed[host]:
+            assert not store_file(lab, host, thumbprint).exists(), "check mode restored"
+    restore = run_playbook(play, lab.inventory_path, tmp_path / "restore", limit=hosts)
+    assert restore.rc == 0, restore.output
+    for host, thumbprints in removed.items():
+        now = store_contents(lab, host)
+        for thumbprint in thumbprints:
+            assert now[thumbprint] == originals[host][thumbprint], f"{host} {thumbprint} not restored byte for byte"
+    again = run_playbook(play, lab.inventory_path, tmp_path / "restore-again", limit=hosts)
+    assert all(not r["changed"] for r in again.results("restore").values())
