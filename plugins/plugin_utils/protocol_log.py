@@ -21,8 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ansible_collections.certwarden.exchange.plugins.plugin_utils.engine_errors import InputError
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.findings import Finding
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.probe_findings import evidence_finding
+from ansible_collections.certwarden.exchange.plugins.plugin_utils.findings import Finding, finding
 from ansible_collections.certwarden.exchange.plugins.plugin_utils.protocol_log_cert import (
     ONE_FACT_FIELDS,
     parse_single_line,
@@ -216,7 +215,7 @@ class LogSummary:
             elif thumbprints:
                 message += f" Certificate presented: {', '.join(thumbprints)}."
             out.append(
-                evidence_finding(
+                finding(
                     "tls_failure_logged",
                     message,
                     {

@@ -41,7 +41,6 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils.chains import 
     chain_verifier,
 )
 from ansible_collections.certwarden.exchange.plugins.plugin_utils.findings import Finding, finding
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.probe_findings import evidence_finding
 from ansible_collections.certwarden.exchange.plugins.plugin_utils.probe_wire import ProbeError, WireResult, probe
 
 __all__ = ["ProbeError", "TrustStore", "describe_chain", "evaluate", "load_trust", "run_probe"]
@@ -269,7 +268,7 @@ def evaluate(
     """The sent chain as Certificates, and every finding about it."""
     if wire.starttls_offered is False:
         return [], [
-            evidence_finding(
+            finding(
                 "starttls_not_offered",
                 f"{where} did not offer STARTTLS in its EHLO reply: mail to it travels unencrypted, and a peer "
                 "that requires TLS (Exchange Online's hybrid connectors) cannot deliver. On Exchange, check that "
