@@ -15,7 +15,6 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 from ansible_collections.certwarden.exchange.plugins.plugin_utils.findings import CODES
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.probe_findings import EVIDENCE_CODES
 
 # What each module checks, so that a passing case means "checked and fine", not "never looked".
 PROBE_CODES = (
@@ -32,7 +31,7 @@ CHECKED_CODES: dict[str, tuple[str, ...]] = {
     "cert_compliance": tuple(CODES),
     "cert_facts": tuple(CODES),
     "smtp_tls_probe": PROBE_CODES,
-    "protocol_log": tuple(EVIDENCE_CODES),
+    "protocol_log": ("tls_failure_logged",),
 }
 
 
