@@ -17,6 +17,7 @@ from ansible.module_utils.common.parameters import remove_values
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.certwarden.exchange.plugins.plugin_utils.argspec import argument_spec_from_doc
+from ansible_collections.certwarden.exchange.plugins.plugin_utils.transport import AgentError
 
 _MODULES_PACKAGE = "ansible_collections.certwarden.exchange.plugins.modules"
 
@@ -57,6 +58,12 @@ class CertwardenAction(ActionBase):
         except ModuleFailure as failure:
             result.update(failure.details)
             result.update(failed=True, msg=str(failure))
+        except AgentError as error:
+            # A host we cannot talk to is unreachable, not failed: Ansible then
+            # counts it apart (exit code 4, "unreachable" in the recap) and the
+            # report can tell unreachable servers from drifting ones.
+            outcome = "unreachable" if error.category == "connection" else "failed"
+            result.update({outcome: True, "msg": f"{self.MODULE}: {error}"})
         except (AnsibleError, ValueError) as error:
             # Engine input errors (ValueError subclasses naming the option) and
             # transport errors (AnsibleError naming the host and operation).
