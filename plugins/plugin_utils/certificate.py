@@ -24,6 +24,7 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils.names import (
     DistinguishedName,
     format_windows_dn,
     name_from_x509,
+    x509_name_key,
 )
 
 __all__ = ["Certificate", "InputError", "load_pem_bundle", "normalize_thumbprint", "parse_certificate"]
@@ -90,6 +91,24 @@ class Certificate:
     @cached_property
     def issuer_dn(self) -> DistinguishedName:
         return name_from_x509(self.cert.issuer)
+
+    @cached_property
+    def subject_key(self) -> tuple:
+        """``subject_dn.key`` (the parsed-form comparison key), computed without rendering the name."""
+        if "subject_dn" in self.__dict__:
+            return self.subject_dn.key
+        return x509_name_key(self.cert.subject)
+
+    @cached_property
+    def issuer_key(self) -> tuple:
+        if "issuer_dn" in self.__dict__:
+            return self.issuer_dn.key
+        return x509_name_key(self.cert.issuer)
+
+    @cached_property
+    def issuer_name_der(self) -> bytes:
+        """The issuer name, DER-encoded (what path building matches against an issuer's subject)."""
+        return self.cert.issuer.public_bytes()
 
     @cached_property
     def common_name(self) -> str | None:
@@ -246,6 +265,10 @@ class Certificate:
 @lru_cache(maxsize=8192)
 def _parse_cached(der: bytes) -> Certificate:
     return Certificate(der, x509.load_der_x509_certificate(der))
+
+
+def clear_cache() -> None:
+    _parse_cached.cache_clear()
 
 
 def parse_certificate(der: bytes) -> Certificate:

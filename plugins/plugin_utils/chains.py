@@ -13,8 +13,10 @@ handful of CAs costs a handful of verifications.
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -105,13 +107,47 @@ class ChainVerifier:
         self.anchors = _unique(anchors)
         self.now = now
         self._anchor_thumbprints = {c.thumbprint for c in self.anchors}
-        self._by_subject: dict[tuple, list[Certificate]] = {}
-        for cert in self.anchors + self.intermediates:
-            self._by_subject.setdefault(cert.subject_dn.key, []).append(cert)
         self._store = verification.Store([c.cert for c in self.anchors]) if self.anchors else None
         self._intermediate_x509 = [c.cert for c in self.intermediates]
         self._cache: dict[tuple, ChainResult] = {}
-        self._known = {c.cert: c for c in self.anchors + self.intermediates}
+
+    @cached_property
+    def _pool(self) -> tuple[Certificate, ...]:
+        """Every certificate that can issue: anchors first, each thumbprint once."""
+        seen: dict[str, Certificate] = {}
+        for cert in self.anchors + self.intermediates:
+            seen.setdefault(cert.thumbprint, cert)
+        return tuple(seen.values())
+
+    @cached_property
+    def _blob(self) -> tuple[bytes, list[int]]:
+        """Every pool certificate's DER end to end, and where each one starts (for one C-level search)."""
+        starts, offset = [], 0
+        for cert in self._pool:
+            starts.append(offset)
+            offset += len(cert.der)
+        return b"".join(c.der for c in self._pool), starts
+
+    def _containing(self, needle: bytes) -> list[Certificate]:
+        """Pool certificates whose DER contains ``needle``."""
+        blob, starts = self._blob
+        found: list[Certificate] = []
+        at = blob.find(needle)
+        while at >= 0:
+            index = bisect_right(starts, at) - 1
+            end = starts[index] + len(self._pool[index].der)
+            if at + len(needle) <= end:
+                found.append(self._pool[index])
+                at = blob.find(needle, end)  # one hit per certificate is enough
+            else:  # a match straddling two certificates is no match
+                at = blob.find(needle, at + 1)
+        return found
+
+    @cached_property
+    def _known(self) -> dict[int, Certificate]:
+        # cryptography's verified chain holds the very x509 objects it was given, so identity finds them
+        # without hashing thousands of certificates.
+        return {id(c.cert): c for c in self._pool}
 
     def is_anchor(self, cert: Certificate) -> bool:
         return cert.thumbprint in self._anchor_thumbprints
@@ -121,7 +157,7 @@ class ChainVerifier:
             key: tuple = ("self", leaf.thumbprint)
         else:
             valid_now = leaf.is_valid_at(self.now)
-            key = (leaf.issuer_dn.key, leaf.aki, leaf.signature_hash, leaf.has_aki_extension, valid_now)
+            key = (leaf.issuer_key, leaf.aki, leaf.signature_hash, leaf.has_aki_extension, valid_now)
         cached = self._cache.get(key)
         if cached is None:
             cached = self._verify(leaf)
@@ -165,15 +201,23 @@ class ChainVerifier:
         return self._explain(leaf, error, tuple(warnings))
 
     def _lookup(self, cert: x509.Certificate, leaf: Certificate) -> Certificate:
-        if cert == leaf.cert:
+        if cert is leaf.cert or cert == leaf.cert:
             return leaf
-        return self._known.get(cert) or parse_certificate(cert.public_bytes(Encoding.DER))
+        return self._known.get(id(cert)) or parse_certificate(cert.public_bytes(Encoding.DER))
 
     def _issuers_of(self, cert: Certificate, path: Sequence[Certificate]) -> list[Certificate]:
+        """Certificates whose subject is ``cert``'s issuer name, as cryptography's path builder matches it.
+
+        The builder matches names as encoded, so a byte search for the encoded issuer name over each
+        candidate's DER (in C, a few microseconds for a thousand roots) finds every possible issuer
+        without decoding the names of thousands of unrelated roots; the hits are then compared exactly.
+        """
+        needle = cert.issuer_name_der
+        issuer = cert.cert.issuer
         candidates = [
             c
-            for c in self._by_subject.get(cert.issuer_dn.key, ())
-            if c not in path and (cert.aki is None or c.ski is None or c.ski == cert.aki)
+            for c in self._containing(needle)
+            if c.cert.subject == issuer and c not in path and (cert.aki is None or c.ski is None or c.ski == cert.aki)
         ]
         # Prefer a trust anchor, then one valid now, then the newest.
         return sorted(
@@ -217,6 +261,10 @@ class ChainVerifier:
 
 _VERIFIERS: dict[tuple, ChainVerifier] = {}
 _MAX_VERIFIERS = 64
+
+
+def clear_cache() -> None:
+    _VERIFIERS.clear()
 
 
 def chain_verifier(

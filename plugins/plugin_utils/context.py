@@ -160,7 +160,7 @@ class Context:
         if self.intended_stored is not None:
             return group_key(self.intended_stored)
         cert = self.intended_cert
-        return (cert.issuer_dn.key, cert.subject_dn.key) if cert is not None else None
+        return (cert.issuer_key, cert.subject_key) if cert is not None else None
 
     @cached_property
     def intended_has_key(self) -> bool:

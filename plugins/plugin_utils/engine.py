@@ -13,6 +13,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
+from ansible_collections.certwarden.exchange.plugins.plugin_utils import certificate, chains, names
 from ansible_collections.certwarden.exchange.plugins.plugin_utils.certificate import Certificate, normalize_thumbprint
 from ansible_collections.certwarden.exchange.plugins.plugin_utils.checks import run_checks
 from ansible_collections.certwarden.exchange.plugins.plugin_utils.context import Context
@@ -23,7 +24,7 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils.planner import
 from ansible_collections.certwarden.exchange.plugins.plugin_utils.remediation import decide
 from ansible_collections.certwarden.exchange.plugins.plugin_utils.snapshot import Snapshot
 
-__all__ = ["Analysis", "analyse"]
+__all__ = ["Analysis", "analyse", "clear_caches"]
 
 
 @dataclass
@@ -49,6 +50,17 @@ class Analysis:
             "plan": [s.to_display() for s in self.plan],
             "changes_needed": bool(self.plan),
         }
+
+
+def clear_caches() -> None:
+    """Forget every per-process cache (parsed certificates, parsed names, chain verifiers).
+
+    The caches only ever hold derived, immutable data keyed by its input; clearing them changes
+    no result. Benchmarks call this to measure a cold analysis, as a fresh Ansible worker sees it.
+    """
+    certificate.clear_cache()
+    names.clear_cache()
+    chains.clear_cache()
 
 
 def analyse(

@@ -188,6 +188,10 @@ def _parse_cached(text: str) -> DistinguishedName:
     return DistinguishedName(tuple(attributes), text)
 
 
+def clear_cache() -> None:
+    _parse_cached.cache_clear()
+
+
 def _value_text(value: object) -> str:
     return value if isinstance(value, str) else bytes(value).hex()  # type: ignore[arg-type]
 
@@ -200,6 +204,19 @@ def name_from_x509(name: x509.Name) -> DistinguishedName:
         for attr in rdn
     )
     return DistinguishedName(attributes, format_windows_dn(name))
+
+
+def x509_name_key(name: x509.Name) -> tuple[tuple[str, str], ...]:
+    """``name_from_x509(name).key`` without rendering the Windows string (the chain index needs only this)."""
+    return tuple(
+        sorted(
+            (
+                _OID_TO_TYPE.get(attr.oid.dotted_string, f"OID.{attr.oid.dotted_string}"),
+                fold_value(_value_text(attr.value)),
+            )
+            for attr in name
+        )
+    )
 
 
 def _quote(value: str) -> str:

@@ -167,35 +167,69 @@ def _parse_time(text: str | None, where: str) -> dt.datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
-def _parse_cert(entry: Any, store: str, index: int) -> StoredCertificate:
-    where = f"stores.{store}[{index}]"
+def _cert_fields(entry: Any, where: str) -> tuple[str, str, bool, str | None, str | None, bool | None, str | None]:
+    """The CERT fields, checked: one dict lookup each for well-formed entries, named errors otherwise."""
+    if type(entry) is dict:
+        get = entry.get
+        fields = (
+            get("thumbprint"),
+            get("der_b64"),
+            get("has_private_key"),
+            get("subject"),
+            get("issuer"),
+            get("private_key_exportable"),
+            get("friendly_name"),
+        )
+        thumbprint, der_b64, has_key, subject, issuer, exportable, friendly = fields
+        if (
+            type(thumbprint) is str
+            and type(der_b64) is str
+            and type(has_key) is bool
+            and (subject is None or type(subject) is str)
+            and (issuer is None or type(issuer) is str)
+            and (exportable is None or type(exportable) is bool)
+            and (friendly is None or type(friendly) is str)
+        ):
+            return fields  # type: ignore[return-value]
+    # Anything unusual (another Mapping type, a wrong or missing field) takes the checked path,
+    # which names the field in its error.
     if not isinstance(entry, Mapping):
         raise SnapshotError(f"read result field {where} must be an object")
-    thumbprint = _get(entry, "thumbprint", where, str)
-    der_b64 = _get(entry, "der_b64", where, str)
+    return (
+        _get(entry, "thumbprint", where, str),
+        _get(entry, "der_b64", where, str),
+        _get(entry, "has_private_key", where, bool),
+        _get(entry, "subject", where, str, optional=True),
+        _get(entry, "issuer", where, str, optional=True),
+        _get(entry, "private_key_exportable", where, bool, optional=True),
+        _get(entry, "friendly_name", where, str, optional=True),
+    )
+
+
+def _parse_cert(entry: Any, store: str, index: int) -> StoredCertificate:
+    where = f"stores.{store}[{index}]"
+    thumbprint, der_b64, has_key, subject, issuer, exportable, friendly = _cert_fields(entry, where)
     try:
-        der = base64.b64decode(der_b64, validate=True)
+        der = binascii.a2b_base64(der_b64, strict_mode=True)
     except (binascii.Error, ValueError):
         raise SnapshotError(f"read result field {where}.der_b64 is not valid base64") from None
     try:
         certificate = parse_certificate(der)
     except InputError:
         raise SnapshotError(f"read result field {where}.der_b64 is not a DER certificate") from None
-    if certificate.thumbprint != thumbprint.upper():
+    if certificate.thumbprint != thumbprint and certificate.thumbprint != thumbprint.upper():
         raise SnapshotError(
             f"read result field {where}.thumbprint {thumbprint!r} does not match its der_b64 "
             f"(which hashes to {certificate.thumbprint})"
         )
-    has_key = _get(entry, "has_private_key", where, bool)
-    exportable = _get(entry, "private_key_exportable", where, bool, optional=True)
     return StoredCertificate(
-        store=store,
-        certificate=certificate,
-        subject_str=_get(entry, "subject", where, str, optional=True) or certificate.subject_str,
-        issuer_str=_get(entry, "issuer", where, str, optional=True) or certificate.issuer_str,
-        has_private_key=has_key,
-        private_key_exportable=exportable if has_key else None,
-        friendly_name=_get(entry, "friendly_name", where, str, optional=True) or "",
+        store,
+        certificate,
+        subject or certificate.subject_str,
+        issuer or certificate.issuer_str,
+        has_key,
+        exportable if has_key else None,
+        friendly or "",
     )
 
 
