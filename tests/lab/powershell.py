@@ -56,13 +56,15 @@ def parse_command(command: str, arguments: list[str]) -> Script:
     args = parts[1:]
     for index, arg in enumerate(args):
         flag = arg.lower()
-        if flag in ("-encodedcommand", "-enc", "-e", "-ec") and index + 1 < len(args):
+        if flag in ("-encodedcommand", "-enc", "-e", "-ec", "-command", "-c") and index + 1 >= len(args):
+            return Script("powershell", "")  # an empty -EncodedCommand "" arrives as a bare flag
+        if flag in ("-encodedcommand", "-enc", "-e", "-ec"):
             try:
                 text = base64.b64decode(args[index + 1]).decode("utf-16-le")
             except (binascii.Error, UnicodeDecodeError):
                 text = "<undecodable -EncodedCommand>"
             return Script("powershell", text)
-        if flag in ("-command", "-c") and index + 1 < len(args):
+        if flag in ("-command", "-c"):
             rest = " ".join(args[index + 1 :])
             if rest.strip() == "-":
                 return Script("powershell", "", reads_stdin=True)
