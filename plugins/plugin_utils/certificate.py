@@ -11,7 +11,7 @@ import base64
 import datetime as dt
 import hashlib
 import re
-from functools import cached_property, lru_cache
+from functools import cached_property
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -27,7 +27,15 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils.names import (
     x509_name_key,
 )
 
-__all__ = ["Certificate", "InputError", "load_pem_bundle", "normalize_thumbprint", "parse_certificate"]
+__all__ = [
+    "Certificate",
+    "InputError",
+    "load_pem_bundle",
+    "normalize_thumbprint",
+    "parse_certificate",
+    "parse_der",
+    "thumbprint_of",
+]
 
 _EKU_NAMES = {
     ExtendedKeyUsageOID.SERVER_AUTH.dotted_string: "serverAuth",
@@ -48,10 +56,11 @@ class Certificate:
 
     __slots__ = ("__dict__", "cert", "der", "thumbprint")
 
-    def __init__(self, der: bytes, cert: x509.Certificate) -> None:
+    def __init__(self, der: bytes, cert: x509.Certificate, thumbprint: str | None = None) -> None:
         self.der = der
         self.cert = cert
-        self.thumbprint = hashlib.sha1(der).hexdigest().upper()  # noqa: S324 - Windows' identifier, not security
+        # Callers that already hashed the DER (the snapshot checks the agent's thumbprint) pass it in.
+        self.thumbprint = thumbprint or thumbprint_of(der)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Certificate) and other.thumbprint == self.thumbprint
@@ -106,9 +115,21 @@ class Certificate:
         return x509_name_key(self.cert.issuer)
 
     @cached_property
+    def _name_ders(self) -> tuple[bytes, bytes]:
+        names = tbs_name_ders(self.der)
+        if names is None:  # not the shape RFC 5280 prescribes: let cryptography re-encode the names
+            return self.cert.issuer.public_bytes(), self.cert.subject.public_bytes()
+        return names
+
+    @property
     def issuer_name_der(self) -> bytes:
-        """The issuer name, DER-encoded (what path building matches against an issuer's subject)."""
-        return self.cert.issuer.public_bytes()
+        """The issuer name exactly as encoded in the certificate (what path building matches on)."""
+        return self._name_ders[0]
+
+    @property
+    def subject_name_der(self) -> bytes:
+        """The subject name exactly as encoded in the certificate."""
+        return self._name_ders[1]
 
     @cached_property
     def common_name(self) -> str | None:
@@ -262,19 +283,77 @@ class Certificate:
         return out
 
 
-@lru_cache(maxsize=8192)
-def _parse_cached(der: bytes) -> Certificate:
-    return Certificate(der, x509.load_der_x509_certificate(der))
+def _tlv(der: bytes, at: int) -> tuple[int, int]:
+    """(start of contents, end) of the DER element whose tag is at ``at``."""
+    first = der[at + 1]
+    if first < 0x80:
+        return at + 2, at + 2 + first
+    start = at + 2 + (first & 0x7F)
+    return start, start + int.from_bytes(der[at + 2 : start], "big")
+
+
+_SEQUENCE, _INTEGER, _VERSION = 0x30, 0x02, 0xA0
+
+
+def tbs_name_ders(der: bytes) -> tuple[bytes, bytes] | None:
+    """The encoded issuer and subject names, sliced out of a certificate's DER; None if the shape is unexpected.
+
+    Certificate ::= SEQUENCE { tbsCertificate SEQUENCE { [0] version OPTIONAL, serialNumber INTEGER,
+    signature AlgorithmIdentifier, issuer Name, validity Validity, subject Name, ... }, ... }.
+    Only element boundaries are read (no values are decoded): a few microseconds, where asking
+    ``cryptography`` for the names builds Python objects for every attribute.
+    """
+    try:
+        at, _end = _tlv(der, 0)
+        at, _end = _tlv(der, at)  # into tbsCertificate
+        if der[at] == _VERSION:
+            at = _tlv(der, at)[1]
+        if der[at] != _INTEGER:
+            return None
+        at = _tlv(der, at)[1]  # serialNumber
+        at = _tlv(der, at)[1]  # signature
+        issuer_at, at = at, _tlv(der, at)[1]
+        at = _tlv(der, at)[1]  # validity
+        subject_at, subject_end = at, _tlv(der, at)[1]
+    except IndexError:
+        return None
+    if der[issuer_at] != _SEQUENCE or der[subject_at] != _SEQUENCE or subject_end > len(der):
+        return None
+    return der[issuer_at : _tlv(der, issuer_at)[1]], der[subject_at:subject_end]
+
+
+# Parsed certificates, keyed by thumbprint (the SHA-1 the snapshot computes anyway to check the agent's):
+# a plain dict costs less than hashing every DER for an LRU key, and a hit is confirmed by comparing DER.
+_CACHE: dict[str, Certificate] = {}
+_CACHE_LIMIT = 32768  # a host can carry 10,000 roots; analyses of the same host share entries
 
 
 def clear_cache() -> None:
-    _parse_cached.cache_clear()
+    _CACHE.clear()
+
+
+def thumbprint_of(der: bytes) -> str:
+    """Windows' thumbprint: the SHA-1 of the DER, upper-case hex."""
+    return hashlib.sha1(der).hexdigest().upper()  # noqa: S324 - Windows' identifier, not security
+
+
+def parse_der(der: bytes, thumbprint: str) -> Certificate:
+    """Parse ``der`` whose ``thumbprint_of`` is ``thumbprint`` (cached). Raises ValueError when it is not one."""
+    cached = _CACHE.get(thumbprint)
+    if cached is not None and cached.der == der:
+        return cached
+    certificate = Certificate(der, x509.load_der_x509_certificate(der), thumbprint)
+    if len(_CACHE) >= _CACHE_LIMIT:
+        _CACHE.clear()
+    _CACHE[thumbprint] = certificate
+    return certificate
 
 
 def parse_certificate(der: bytes) -> Certificate:
-    """Parse DER (cached per DER). Raises InputError when it is not a certificate."""
+    """Parse DER (cached). Raises InputError when it is not a certificate."""
+    der = bytes(der)
     try:
-        return _parse_cached(bytes(der))
+        return parse_der(der, thumbprint_of(der))
     except ValueError as exc:
         raise InputError(f"not a DER-encoded X.509 certificate: {exc}") from None
 

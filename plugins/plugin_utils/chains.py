@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509 import verification
 
@@ -92,21 +93,20 @@ def _policies() -> tuple[verification.ExtensionPolicy, verification.ExtensionPol
     return ca, ee
 
 
-def _unique(certs: Iterable[Certificate]) -> tuple[Certificate, ...]:
-    seen: dict[str, Certificate] = {}
-    for c in certs:
-        seen.setdefault(c.thumbprint, c)
-    return tuple(sorted(seen.values(), key=lambda c: c.thumbprint))
+def _by_thumbprint(certs: Iterable[Certificate]) -> dict[str, Certificate]:
+    """Each certificate once, in thumbprint order (deterministic whatever order the host listed them in)."""
+    seen = {c.thumbprint: c for c in certs}
+    return {t: seen[t] for t in sorted(seen)}  # sorting the strings alone is much cheaper than a key function
 
 
 class ChainVerifier:
     """Verifies leaves against one fixed set of intermediates and trust anchors."""
 
     def __init__(self, intermediates: Sequence[Certificate], anchors: Sequence[Certificate], now: dt.datetime) -> None:
-        self.intermediates = _unique(intermediates)
-        self.anchors = _unique(anchors)
+        self.intermediates = tuple(_by_thumbprint(intermediates).values())
+        self._anchor_by_thumbprint = _by_thumbprint(anchors)
+        self.anchors = tuple(self._anchor_by_thumbprint.values())
         self.now = now
-        self._anchor_thumbprints = {c.thumbprint for c in self.anchors}
         self._store = verification.Store([c.cert for c in self.anchors]) if self.anchors else None
         self._intermediate_x509 = [c.cert for c in self.intermediates]
         self._cache: dict[tuple, ChainResult] = {}
@@ -144,13 +144,12 @@ class ChainVerifier:
         return found
 
     @cached_property
-    def _known(self) -> dict[int, Certificate]:
-        # cryptography's verified chain holds the very x509 objects it was given, so identity finds them
-        # without hashing thousands of certificates.
-        return {id(c.cert): c for c in self._pool}
+    def _intermediate_by_id(self) -> dict[int, Certificate]:
+        # cryptography's verified chain holds the very x509 objects it was given: identity finds them.
+        return {id(c.cert): c for c in self.intermediates}
 
     def is_anchor(self, cert: Certificate) -> bool:
-        return cert.thumbprint in self._anchor_thumbprints
+        return cert.thumbprint in self._anchor_by_thumbprint
 
     def verify(self, leaf: Certificate) -> ChainResult:
         if leaf.is_self_signed:
@@ -203,21 +202,26 @@ class ChainVerifier:
     def _lookup(self, cert: x509.Certificate, leaf: Certificate) -> Certificate:
         if cert is leaf.cert or cert == leaf.cert:
             return leaf
-        return self._known.get(id(cert)) or parse_certificate(cert.public_bytes(Encoding.DER))
+        known = self._intermediate_by_id.get(id(cert))
+        if known is None:  # the anchor (one per path): found by thumbprint, no index of thousands of roots
+            known = self._anchor_by_thumbprint.get(cert.fingerprint(hashes.SHA1()).hex().upper())  # noqa: S303
+        return known or parse_certificate(cert.public_bytes(Encoding.DER))
 
     def _issuers_of(self, cert: Certificate, path: Sequence[Certificate]) -> list[Certificate]:
         """Certificates whose subject is ``cert``'s issuer name, as cryptography's path builder matches it.
 
         The builder matches names as encoded, so a byte search for the encoded issuer name over each
         candidate's DER (in C, a few microseconds for a thousand roots) finds every possible issuer
-        without decoding the names of thousands of unrelated roots; the hits are then compared exactly.
+        without decoding the names of thousands of unrelated roots; a hit is an issuer when its encoded
+        subject is exactly that name.
         """
         needle = cert.issuer_name_der
-        issuer = cert.cert.issuer
         candidates = [
             c
             for c in self._containing(needle)
-            if c.cert.subject == issuer and c not in path and (cert.aki is None or c.ski is None or c.ski == cert.aki)
+            if c.subject_name_der == needle
+            and c not in path
+            and (cert.aki is None or c.ski is None or c.ski == cert.aki)
         ]
         # Prefer a trust anchor, then one valid now, then the newest.
         return sorted(

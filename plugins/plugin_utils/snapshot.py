@@ -10,8 +10,12 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.certificate import Certificate, parse_certificate
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.engine_errors import InputError, SnapshotError
+from ansible_collections.certwarden.exchange.plugins.plugin_utils.certificate import (
+    Certificate,
+    parse_der,
+    thumbprint_of,
+)
+from ansible_collections.certwarden.exchange.plugins.plugin_utils.engine_errors import SnapshotError
 
 __all__ = ["STORE_NAMES", "Snapshot", "SnapshotError", "StoredCertificate"]
 
@@ -167,7 +171,11 @@ def _parse_time(text: str | None, where: str) -> dt.datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
-def _cert_fields(entry: Any, where: str) -> tuple[str, str, bool, str | None, str | None, bool | None, str | None]:
+# thumbprint, der_b64, has_private_key, subject, issuer, private_key_exportable, friendly_name
+_CertFields = tuple[str, str, bool, str | None, str | None, bool | None, str | None]
+
+
+def _cert_fields(entry: Any, store: str, index: int) -> _CertFields:
     """The CERT fields, checked: one dict lookup each for well-formed entries, named errors otherwise."""
     if type(entry) is dict:
         get = entry.get
@@ -193,6 +201,7 @@ def _cert_fields(entry: Any, where: str) -> tuple[str, str, bool, str | None, st
             return fields  # type: ignore[return-value]
     # Anything unusual (another Mapping type, a wrong or missing field) takes the checked path,
     # which names the field in its error.
+    where = f"stores.{store}[{index}]"
     if not isinstance(entry, Mapping):
         raise SnapshotError(f"read result field {where} must be an object")
     return (
@@ -206,30 +215,67 @@ def _cert_fields(entry: Any, where: str) -> tuple[str, str, bool, str | None, st
     )
 
 
+def _stored(
+    store: str,
+    certificate: Certificate,
+    *,
+    subject_str: str,
+    issuer_str: str,
+    has_private_key: bool,
+    private_key_exportable: bool | None,
+    friendly_name: str,
+) -> StoredCertificate:
+    """``StoredCertificate(...)`` for checked values, at half the cost of the frozen dataclass's ``__init__``.
+
+    A host carries thousands of certificates, and the generated ``__init__`` pays one
+    ``object.__setattr__`` per field. The instance is the same: same fields, equality, hash and repr.
+    """
+    item = _new_object(StoredCertificate)
+    item.__dict__.update(
+        store=store,
+        certificate=certificate,
+        subject_str=subject_str,
+        issuer_str=issuer_str,
+        has_private_key=has_private_key,
+        private_key_exportable=private_key_exportable,
+        friendly_name=friendly_name,
+    )
+    return item
+
+
+_new_object = object.__new__
+
+
+def _parse_or_raise(der: bytes, thumbprint: str, store: str, index: int) -> Certificate:
+    try:
+        return parse_der(der, thumbprint)
+    except ValueError:
+        raise SnapshotError(f"read result field stores.{store}[{index}].der_b64 is not a DER certificate") from None
+
+
 def _parse_cert(entry: Any, store: str, index: int) -> StoredCertificate:
-    where = f"stores.{store}[{index}]"
-    thumbprint, der_b64, has_key, subject, issuer, exportable, friendly = _cert_fields(entry, where)
+    thumbprint, der_b64, has_key, subject, issuer, exportable, friendly = _cert_fields(entry, store, index)
     try:
         der = binascii.a2b_base64(der_b64, strict_mode=True)
     except (binascii.Error, ValueError):
-        raise SnapshotError(f"read result field {where}.der_b64 is not valid base64") from None
-    try:
-        certificate = parse_certificate(der)
-    except InputError:
-        raise SnapshotError(f"read result field {where}.der_b64 is not a DER certificate") from None
-    if certificate.thumbprint != thumbprint and certificate.thumbprint != thumbprint.upper():
+        raise SnapshotError(f"read result field stores.{store}[{index}].der_b64 is not valid base64") from None
+    # Hash once: the same digest checks the agent's thumbprint and keys the parse cache.
+    actual = thumbprint_of(der)
+    if actual != thumbprint and actual != thumbprint.upper():
+        _parse_or_raise(der, actual, store, index)  # say "not a certificate" before "wrong thumbprint"
         raise SnapshotError(
-            f"read result field {where}.thumbprint {thumbprint!r} does not match its der_b64 "
-            f"(which hashes to {certificate.thumbprint})"
+            f"read result field stores.{store}[{index}].thumbprint {thumbprint!r} does not match its der_b64 "
+            f"(which hashes to {actual})"
         )
-    return StoredCertificate(
+    certificate = _parse_or_raise(der, actual, store, index)
+    return _stored(
         store,
         certificate,
-        subject or certificate.subject_str,
-        issuer or certificate.issuer_str,
-        has_key,
-        exportable if has_key else None,
-        friendly or "",
+        subject_str=subject or certificate.subject_str,
+        issuer_str=issuer or certificate.issuer_str,
+        has_private_key=has_key,
+        private_key_exportable=exportable if has_key else None,
+        friendly_name=friendly or "",
     )
 
 
