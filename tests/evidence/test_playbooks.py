@@ -154,7 +154,7 @@ def test_protocol_log_on_the_lab_correlates_the_duplicate(tmp_path: Path, lab) -
     assert failure["evidence"]["connector"] == "Outbound to Office 365"
     assert failure["evidence"]["thumbprints"] == [ex02["keyless_copy"]]
     sentence = logs["correlation"][ex02["keyless_copy"]]
-    assert "duplicate" in sentence and "has no private key" in sentence and ex02["old"] in sentence
+    assert "duplicate" in sentence and "has no private key" in sentence and ex02["intended"] in sentence
     quiet = results["quiet"]
     assert quiet["changed"] is True
     assert [s["level"] for s in quiet["verbose_steps"]] == ["None"]

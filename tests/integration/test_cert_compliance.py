@@ -8,6 +8,7 @@ removed.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -165,3 +166,88 @@ def assert_restore_puts_back(
             assert now[thumbprint] == originals[host][thumbprint], f"{host} {thumbprint} not restored byte for byte"
     again = run_playbook(play, lab.inventory_path, tmp_path / "restore-again", limit=hosts)
     assert all(not r["changed"] for r in again.results("restore").values())
+
+
+def winrm_commands(lab, host: str) -> list[str]:
+    """The kinds of every WinRM command the host has run (from the lab's request log)."""
+    log = lab.host_dir(host) / "requests.log"
+    if not log.exists():
+        return []
+    entries = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line]
+    return [e["kind"] for e in entries if e["action"] == "command"]
+
+
+def no_credentials_sessions(lab, host: str) -> int:
+    folder = lab.host_dir(host) / "logs" / "SmtpSend"
+    return sum(
+        p.read_text(encoding="utf-8").count("TLS negotiation failed with error NoCredentials")
+        for p in folder.glob("*.log")
+    )
+
+
+def test_seed_case_three_servers_one_keyless_duplicate(lab_factory, tmp_path: Path) -> None:
+    """The field case end to end: only EX02 is broken, only its keyless copy goes, and NoCredentials stops."""
+    lab = lab_factory("duplicate-no-key")
+    ex02 = lab.record["hosts"]["EX02"]["thumbprints"]
+    keyless, intended = ex02["keyless_copy"], ex02["intended"]
+    assert no_credentials_sessions(lab, "EX02") == 0
+    before_commands = {h: len(winrm_commands(lab, h)) for h in lab.hosts}
+
+    check = run_compliance(lab, tmp_path, check=True, name="check")
+    results = check.results(COMPLIANCE_TASK)
+    assert [h for h, r in results.items() if not r["compliant"]] == ["EX02"]
+    findings = results["EX02"]["findings"]
+    [duplicate] = [f for f in findings if f["code"] == "duplicate_certificate"]
+    assert keyless in json.dumps(duplicate["evidence"]) and intended in json.dumps(duplicate["evidence"])
+    presented = [f for f in findings if f["code"] == "wrong_certificate_presented"]
+    send = [f for f in presented if f["evidence"].get("identity") == "Outbound to Office 365"]
+    assert send and keyless in send[0]["message"] and "may present" in send[0]["message"]
+    plan = results["EX02"]["plan"]
+    assert [(s["action"], s["params"]["thumbprint"]) for s in plan if s["action"] in ("backup", "remove")] == [
+        ("backup", keyless),
+        ("remove", keyless),
+    ]
+    # Check mode costs one WinRM command per server, a read.
+    for host in lab.hosts:
+        assert winrm_commands(lab, host)[before_commands[host] :] == ["read"], host
+    # The lab's send connector logged the failure the check explains.
+    assert no_credentials_sessions(lab, "EX02") >= 1
+
+    originals = store_contents(lab, "EX02")
+    marks = {h: len(winrm_commands(lab, h)) for h in lab.hosts}
+    apply = run_compliance(lab, tmp_path, check=False, name="apply")
+    assert apply.rc == 0, apply.output
+    applied = apply.results(COMPLIANCE_TASK)
+    assert [b["thumbprint"] for b in applied["EX02"]["backups"]] == [keyless]
+    assert applied["EX02"]["backups"][0]["kind"] == "der"  # no private key to keep
+    after = store_contents(lab, "EX02")
+    assert set(originals) - set(after) == {keyless}, "apply removed something else"
+    assert all(after[t] == originals[t] for t in after)
+    # Apply costs read + apply + verifying read on a changed server, a read on the others.
+    assert winrm_commands(lab, "EX02")[marks["EX02"] :] == ["read", "apply", "read"]
+    assert winrm_commands(lab, "EX01")[marks["EX01"] :] == ["read"]
+
+    logged = no_credentials_sessions(lab, "EX02")
+    run_compliance(lab, tmp_path, check=True, name="after")  # another read: another simulated session
+    assert no_credentials_sessions(lab, "EX02") == logged, "the send connector still fails with NoCredentials"
+
+
+def test_cert_facts_reads_once_and_reports_store_wide_findings(lab_factory, tmp_path: Path) -> None:
+    lab = lab_factory("duplicate-no-key")
+    keyless = lab.record["hosts"]["EX02"]["thumbprints"]["keyless_copy"]
+    marks = {h: len(winrm_commands(lab, h)) for h in lab.hosts}
+    play = [
+        {"hosts": "exchange", "gather_facts": False, "tasks": [{"name": "facts", "certwarden.exchange.cert_facts": {}}]}
+    ]
+    run = run_playbook(play, lab.inventory_path, tmp_path / "facts", check=True)
+    assert run.rc == 0, run.output
+    results = run.results("facts")
+    for host in lab.hosts:
+        assert winrm_commands(lab, host)[marks[host] :] == ["read"]
+        facts = results[host]["ansible_facts"]["certwarden_exchange"]
+        assert facts["host"]["computer_name"] == host
+        assert {c["thumbprint"] for c in facts["stores"]["My"]} >= {lab.record["hosts"][host]["intended"]}
+        assert "der_b64" not in json.dumps(facts)
+    assert {f["code"] for f in results["EX02"]["findings"]} >= {"duplicate_certificate"}
+    assert results["EX01"]["findings"] == [] and results["EX01"]["compliant"] is True
+    assert keyless in json.dumps(results["EX02"]["findings"])

@@ -50,7 +50,7 @@ def _last_session(log: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def dup_lab(module_lab_factory: Any) -> LabHandle:
-    return module_lab_factory("duplicate-no-key")
+    return module_lab_factory("imported-without-key")
 
 
 # PowerShell-like answers ----------------------------------------------------------------
@@ -132,7 +132,7 @@ def test_version_mismatch_and_bad_request(dup_lab: LabHandle) -> None:
 
 # apply ------------------------------------------------------------------------------------
 def test_apply_remediates_the_duplicate_and_is_idempotent(lab_factory: Any) -> None:
-    lab = lab_factory("duplicate-no-key")
+    lab = lab_factory("imported-without-key")
     record = lab.record
     keyless = record["hosts"]["EX02"]["thumbprints"]["keyless_copy"]
     old = record["hosts"]["EX02"]["thumbprints"]["old"]
@@ -267,7 +267,8 @@ def test_field_scenario_statuses(module_lab_factory: Any) -> None:
     LabClient(lab, "expiring").call("read")
     assert "UnknownCredentials" in _send_log(lab, "expiring")
     stale = LabClient(lab, "stale-connector").call("read")["result"]["exchange"]
-    assert [c["source_transport_servers"] for c in stale["send_connectors"]] == [["EX07"]]
+    stale_server = lab.record["hosts"]["stale-connector"]["computer_name"]
+    assert [c["source_transport_servers"] for c in stale["send_connectors"]] == [[stale_server]]
     assert expiring in lab.record["pki"].values()
 
 

@@ -25,6 +25,7 @@ def inventory_document(lab_dir: Path) -> dict[str, Any]:
             "ansible_password": info["auth"]["password"],
             "ansible_winrm_scheme": entry["scheme"],
             "certwarden_lab_host_dir": str(lab_dir / "hosts" / entry["name"]),
+            "certwarden_computer_name": info["computer_name"],
             "certwarden_intended_thumbprint": record["intended"],
             "certwarden_pfx_path": str(lab_dir / "pki" / f"{record['intended_label']}.pfx"),
         }

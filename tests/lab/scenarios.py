@@ -28,9 +28,11 @@ SEND_CONNECTOR = "Outbound to Office 365"
 
 SCENARIO_DOCS = {
     "healthy": "EX01..EX03 compliant.",
-    "duplicate-no-key": "EX02: the renewed certificate is also present as a copy without a private key, and that "
-    "copy has the newest NotBefore; the old certificate (with key) is still bound. EX02 logs "
-    "NoCredentials.",
+    "duplicate-no-key": "EX02: next to the renewed certificate (with key, bound) sits a re-issued copy with the same "
+    "issuer and subject, imported from a .cer without its private key, with the newest NotBefore: Exchange "
+    "presents it and EX02 logs NoCredentials. EX01 and EX03 are healthy (the field case).",
+    "imported-without-key": "EX02: the renewed certificate is present only as a copy without its private key (the "
+    ".cer was imported, not the .pfx), and the old certificate (with key) is still bound.",
     "duplicate-revoked": "EX02: the old certificate is still in My next to the renewed one, Exchange status Revoked.",
     "missing-intermediate": "EX02: the policy CA is missing from CA. EX03: trusts only the legacy root and lacks "
     "the cross-signed root certificate.",
@@ -110,12 +112,18 @@ def healthy_host(pki: TestPki, inventory_name: str, computer: str, org: str = "c
 
 # The breakages, one per scenario, applied to a healthy host -----------------------------
 def break_duplicate_no_key(pki: TestPki, spec: HostSpec) -> None:
+    spec.put(MyCert(pki.reissued.without_key(), has_key=False, friendly_name=f"{pki.fqdn} (imported .cer)"))
+    spec.roles.update(keyless_copy=pki.reissued.thumbprint)
+    spec.broken = "duplicate-no-key"
+
+
+def break_imported_without_key(pki: TestPki, spec: HostSpec) -> None:
     spec.my.pop(pki.renewed.thumbprint)
     spec.put(MyCert(pki.leaf, services=["IIS", "SMTP"], friendly_name=f"{pki.fqdn} (previous)"))
     spec.put(MyCert(pki.renewed.without_key(), has_key=False, friendly_name=f"{pki.fqdn} (renewed)"))
     spec.iis_thumbprint = pki.leaf.thumbprint
     spec.roles.update(keyless_copy=pki.renewed.thumbprint, old=pki.leaf.thumbprint)
-    spec.broken = "duplicate-no-key"
+    spec.broken = "imported-without-key"
 
 
 def break_duplicate_revoked(pki: TestPki, spec: HostSpec) -> None:
@@ -163,6 +171,7 @@ def break_expiring(pki: TestPki, spec: HostSpec) -> None:
 
 BREAKERS = {
     "duplicate-no-key": break_duplicate_no_key,
+    "imported-without-key": break_imported_without_key,
     "duplicate-revoked": break_duplicate_revoked,
     "missing-intermediate": break_missing_intermediate,
     "missing-intermediate-cross": break_missing_cross_root,
@@ -348,6 +357,7 @@ def _write_pki(lab_dir: Path, pki: TestPki) -> dict[str, str]:
         "issuing_ca",
         "leaf",
         "renewed",
+        "reissued",
         "expired",
         "expiring",
         "weak",

@@ -275,6 +275,11 @@ class TestPki:
         self.renewed = self.issue(
             leaf_subject, "renewed", not_before=self.now - 2 * day, not_after=self.now + 395 * day
         )
+        # The renewal re-issued (a new CSR), same issuer and subject, newest NotBefore:
+        # in the field it arrives as a .cer imported without its private key.
+        self.reissued = self.issue(
+            leaf_subject, "reissued", not_before=self.now - 1 * day, not_after=self.now + 396 * day
+        )
         self.expired = self.issue(
             leaf_subject, "expired", not_before=self.now - 800 * day, not_after=self.now - 400 * day
         )
