@@ -218,9 +218,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000])
     parser.add_argument("--repeat", type=int, default=11)
     parser.add_argument("--quick", action="store_true", help="smoke run: 60 certificates, one repetition")
-    parser.add_argument("--output", type=Path, default=RESULTS / "engine.json")
+    parser.add_argument("--output", type=Path, help="default bench/results/engine.json (engine-quick.json)")
     args = parser.parse_args(argv)
     sizes, repeat = ([60], 1) if args.quick else (args.sizes, args.repeat)
+    # A smoke run never overwrites the real figures.
+    args.output = args.output or RESULTS / ("engine-quick.json" if args.quick else "engine.json")
     pki = TestPki(now=NOW)
     rows = [measure(size, repeat, pki, args.output.parent) for size in sizes]
     columns = list(rows[0])
