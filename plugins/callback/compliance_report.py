@@ -3,18 +3,6 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any
-
-from ansible.plugins.callback import CallbackBase
-
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.report_html import render_html
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.report_json import render_json
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.report_junit import render_junit
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.report_model import FleetReport
-
 DOCUMENTATION = r"""
 name: compliance_report
 type: aggregate
@@ -58,6 +46,17 @@ options:
         key: formats
 """
 
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ansible.plugins.callback import CallbackBase
+
+from ansible_collections.certwarden.exchange.plugins.plugin_utils.report_html import render_html
+from ansible_collections.certwarden.exchange.plugins.plugin_utils.report_json import render_json
+from ansible_collections.certwarden.exchange.plugins.plugin_utils.report_junit import render_junit
+from ansible_collections.certwarden.exchange.plugins.plugin_utils.report_model import FleetReport
 
 RENDERERS: dict[str, tuple[str, Callable[[dict[str, Any]], str]]] = {
     "json": ("report.json", render_json),

@@ -18,6 +18,7 @@ pytestmark = [pytest.mark.lab, pytest.mark.slow]
 HERE = Path(__file__).parent
 BROKEN = (
     "duplicate-no-key",
+    "imported-without-key",
     "duplicate-revoked",
     "missing-intermediate",
     "missing-intermediate-cross",
