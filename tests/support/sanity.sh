@@ -24,6 +24,14 @@ if [ -n "$pip_version" ]; then
   cp "$repo/tests/support/pip_bootstrap.py" "$cache/get_pip_${pip_version//./_}.py"
 fi
 
+# The ignore file must list exactly the files that need it: regenerate, and
+# fail if that changed it (commit the new one).
+bash "$repo/tests/sanity/generate-ignores.sh" >/dev/null
+if ! git -C "$repo" diff --quiet -- tests/sanity/ignore-2.19.txt 2>/dev/null; then
+  echo "tests/sanity/ignore-2.19.txt is out of date; it has been regenerated: review and commit it" >&2
+  exit 1
+fi
+
 target="$work/ansible_collections/certwarden/exchange"
 mkdir -p "$target"
 cd "$repo"
