@@ -417,6 +417,41 @@ function Get-BackupThumbprints([string]$Path, [string]$Kind, $Password) {
     }
 }
 
+function Get-BackupData([string]$Path, [string]$Kind, [string]$Thumbprint, $Algorithm) {
+    $bytes = [System.IO.File]::ReadAllBytes($Path)
+    $sha256 = New-Object System.Security.Cryptography.SHA256Managed
+    return [ordered]@{
+        path                 = $Path
+        kind                 = $Kind
+        thumbprint_read_back = $Thumbprint
+        sha256               = ([BitConverter]::ToString($sha256.ComputeHash($bytes))).Replace('-', '')
+        content_b64          = [Convert]::ToBase64String($bytes)
+        pfx_algorithm        = $Algorithm
+    }
+}
+
+# The certificate has left the store (an earlier apply backed it up, removed
+# it, and lost the connection before answering): hand back the verified backup
+# it left, so that the controller can still keep a copy of it.
+function Get-ExistingBackup([string]$Thumbprint, [string]$StoreName, [string]$Directory, $PlainPassword) {
+    $candidates = @(@{ kind = 'der'; password = $null })
+    if ($PlainPassword) {
+        $secure = ConvertTo-SecureString -String ([string]$PlainPassword) -AsPlainText -Force
+        $candidates = @(@{ kind = 'pfx'; password = $secure }) + $candidates
+    }
+    foreach ($candidate in $candidates) {
+        $extension = @{ der = '.cer'; pfx = '.pfx' }[$candidate.kind]
+        $path = Join-Path $Directory ($Thumbprint.ToUpperInvariant() + $extension)
+        if (-not (Test-Path -LiteralPath $path)) { continue }
+        $readBack = @()
+        try { $readBack = @(Get-BackupThumbprints $path $candidate.kind $candidate.password) } catch { }
+        if ($readBack -contains $Thumbprint.ToUpperInvariant()) {
+            return @{ changed = $false; data = (Get-BackupData $path $candidate.kind $Thumbprint.ToUpperInvariant() $null) }
+        }
+    }
+    throw "there is no certificate $Thumbprint in LocalMachine\$StoreName and no backup of it in $Directory"
+}
+
 function Step-Backup($Step) {
     $thumbprint = [string](Get-Field $Step 'thumbprint')
     $storeName = [string](Get-Field $Step 'store')
@@ -424,7 +459,7 @@ function Step-Backup($Step) {
     $store = Open-Store $storeName $false
     try { $certificate = @(Find-Certificate $store $thumbprint) }
     finally { $store.Close() }
-    if ($certificate.Count -eq 0) { throw "there is no certificate $thumbprint in LocalMachine\$storeName" }
+    if ($certificate.Count -eq 0) { return Get-ExistingBackup $thumbprint $storeName $directory $Step.password }
     $item = Get-Item -LiteralPath ('Cert:\LocalMachine\' + $storeName + '\' + $certificate[0].Thumbprint)
 
     $kind = 'der'
@@ -460,19 +495,7 @@ function Step-Backup($Step) {
     if ($readBack -notcontains $certificate[0].Thumbprint) {
         throw "the backup $path reads back as $($readBack -join ', '), not $thumbprint"
     }
-    $bytes = [System.IO.File]::ReadAllBytes($path)
-    $sha256 = New-Object System.Security.Cryptography.SHA256Managed
-    return @{
-        changed = $changed
-        data    = [ordered]@{
-            path                 = $path
-            kind                 = $kind
-            thumbprint_read_back = $certificate[0].Thumbprint
-            sha256               = ([BitConverter]::ToString($sha256.ComputeHash($bytes))).Replace('-', '')
-            content_b64          = [Convert]::ToBase64String($bytes)
-            pfx_algorithm        = $algorithm
-        }
-    }
+    return @{ changed = $changed; data = (Get-BackupData $path $kind $certificate[0].Thumbprint $algorithm) }
 }
 
 function Step-Remove($Step) {

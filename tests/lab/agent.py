@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tests.lab.exchange_oracle import root_ca_type, status_of, trust_pool
+from tests.lab.observer import observe
 from tests.lab.smtp_log import log_outbound_sessions
 from tests.lab.state import STORES, HostState, StoredCert
 from tests.lab.steps import ACTIONS, StepFailed
@@ -130,6 +131,7 @@ def op_apply(host: HostState, options: dict[str, Any], hooks: StepHooks) -> dict
     results: list[dict[str, Any]] = []
     failed = False
     completed = 0
+    observe(host, 0, None)
     for number, step in enumerate(steps, start=1):
         base = {"id": step.get("id"), "action": step["action"], "message": None, "data": None}
         if failed:
@@ -144,6 +146,7 @@ def op_apply(host: HostState, options: dict[str, Any], hooks: StepHooks) -> dict
         except StepFailed as exc:
             failed = True
             results.append({**base, "status": "failed", "message": str(exc)})
+        observe(host, number, results[-1])
         if hooks.drop_after_step == number:
             raise DropConnection
     log_outbound_sessions(host)

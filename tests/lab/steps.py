@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -221,13 +222,11 @@ def backup(host: HostState, step: dict[str, Any]) -> StepResult:
     password = step.get("password")
     stored = host.find(store, thumb)
     if stored is None:
-        raise StepFailed(f"Cannot find the certificate with thumbprint {thumb} in Cert:\\LocalMachine\\{store}.")
+        return _existing_backup(host, thumb, store, directory, password)
     as_pfx = bool(password) and stored.has_private_key and stored.exportable
     windows_path = directory.rstrip("\\") + "\\" + thumb + (".pfx" if as_pfx else ".cer")
-    try:
-        target = host.local_path(windows_path)
-    except BadWindowsPath as exc:
-        raise StepFailed(str(exc)) from None
+    target = _local(host, windows_path)
+    _record_acl(host, directory)
     status = "unchanged"
     if not (target.is_file() and _read_back(target, as_pfx, password) == thumb):
         if as_pfx:
@@ -244,17 +243,55 @@ def backup(host: HostState, step: dict[str, Any]) -> StepResult:
             data = stored.der
         write_bytes_atomic(target, data)
         status = "changed"
-    content = target.read_bytes()
     read_back = _read_back(target, as_pfx, password)
     if read_back != thumb:
         raise StepFailed(f"The backup {windows_path} reads back as {read_back}, not {thumb}.")
-    return status, {
+    algorithm = ("AES256_SHA256" if status == "changed" else None) if as_pfx else None
+    return status, _backup_data(target, windows_path, as_pfx, read_back, algorithm)
+
+
+def _local(host: HostState, windows_path: str) -> Any:
+    try:
+        return host.local_path(windows_path)
+    except BadWindowsPath as exc:
+        raise StepFailed(str(exc)) from None
+
+
+def _backup_data(target: Any, windows_path: str, as_pfx: bool, read_back: str, algorithm: str | None) -> dict[str, Any]:
+    content = target.read_bytes()
+    return {
         "path": windows_path,
         "kind": "pfx" if as_pfx else "der",
         "thumbprint_read_back": read_back,
-        "sha256": hashlib.sha256(content).hexdigest(),
+        "sha256": hashlib.sha256(content).hexdigest().upper(),
         "content_b64": base64.b64encode(content).decode("ascii"),
+        "pfx_algorithm": algorithm,
     }
+
+
+# What Set-AdministratorsOnlyAcl in agent.ps1 does to the backup folder; a
+# folder of plain files cannot hold an ACL, so the lab writes it down instead.
+BACKUP_ACL = {"inheritance": "removed", "allow": {"S-1-5-32-544": "FullControl", "S-1-5-18": "FullControl"}}
+ACL_FILE = ".certwarden-acl.json"
+
+
+def _record_acl(host: HostState, directory: str) -> None:
+    folder = _local(host, directory.rstrip("\\") + "\\" + ACL_FILE)
+    if not folder.exists():
+        write_bytes_atomic(folder, (json.dumps(BACKUP_ACL, sort_keys=True) + "\n").encode("ascii"))
+
+
+def _existing_backup(host: HostState, thumb: str, store: str, directory: str, password: str | None) -> StepResult:
+    """The certificate left the store after an earlier backup: hand back that verified backup."""
+    for as_pfx in (True, False) if password else (False,):
+        windows_path = directory.rstrip("\\") + "\\" + thumb + (".pfx" if as_pfx else ".cer")
+        target = _local(host, windows_path)
+        if target.is_file() and _read_back(target, as_pfx, password) == thumb:
+            return "unchanged", _backup_data(target, windows_path, as_pfx, thumb, None)
+    raise StepFailed(
+        f"Cannot find the certificate with thumbprint {thumb} in Cert:\\LocalMachine\\{store}, "
+        f"and {directory} holds no backup of it."
+    )
 
 
 def _read_back(path: Any, as_pfx: bool, password: str | None) -> str | None:
