@@ -26,6 +26,7 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils.host_agent imp
     public_results,
     read_snapshot,
 )
+from ansible_collections.certwarden.exchange.plugins.plugin_utils.planner import Step
 from ansible_collections.certwarden.exchange.plugins.plugin_utils.simulate import apply_plan
 from ansible_collections.certwarden.exchange.plugins.plugin_utils.snapshot import Snapshot
 
@@ -84,8 +85,13 @@ def _unfixable(findings: list[dict[str, Any]], host: str, result: dict[str, Any]
     )
 
 
-def keep_backups(outcome: ApplyOutcome, host: str, local_directory: str | None) -> list[dict[str, Any]]:
-    """Record every verified backup, and keep a checked copy on the controller when asked."""
+def keep_backups(
+    outcome: ApplyOutcome, host: str, local_directory: str | None, result: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Record every verified backup, and keep a checked copy on the controller when asked.
+
+    ``result`` is what the task reports if the copy fails: the server has already changed.
+    """
     backups = []
     for step in outcome.by_action("backup"):
         data = step.get("data") or {}
@@ -99,10 +105,11 @@ def keep_backups(outcome: ApplyOutcome, host: str, local_directory: str | None) 
         content = data.get("content_b64")
         if local_directory and content:
             raw = base64.b64decode(content)
-            if hashlib.sha256(raw).hexdigest() != data.get("sha256"):
+            if hashlib.sha256(raw).hexdigest().upper() != str(data.get("sha256")).upper():
                 raise ModuleFailure(
                     f"the backup of {entry['thumbprint']} fetched from {host} does not match the SHA-256 the server "
-                    "reported; the server's own copy is at " + str(entry["remote_path"])
+                    "reported; the server's own verified copy is at " + str(entry["remote_path"]),
+                    **result,
                 )
             suffix = "pfx" if entry["kind"] == "pfx" else "cer"
             target = Path(local_directory) / host / f"{entry['thumbprint']}.{suffix}"
@@ -114,14 +121,42 @@ def keep_backups(outcome: ApplyOutcome, host: str, local_directory: str | None) 
     return backups
 
 
-def _write_manifest(folder: Path, backups: list[dict[str, Any]]) -> None:
+def journal_pending_backups(steps: list[Step], host: str, local_directory: str | None) -> None:
+    """Note every backup the apply is about to make, before it runs.
+
+    If the connection drops after the server backed a certificate up and removed
+    it, the answer carrying the backup's bytes never arrives and the next run has
+    nothing left to back up. The pending entry (``pending: true``, no file yet)
+    tells cert_restore to fetch the server's verified copy instead.
+    """
+    if not local_directory:
+        return
+    pending = [
+        {
+            "thumbprint": step.params["thumbprint"],
+            "store": step.params.get("store", "My"),
+            "remote_directory": step.params.get("directory"),
+            "pending": True,
+        }
+        for step in steps
+        if step.action == "backup"
+    ]
+    if pending:
+        _write_manifest(Path(local_directory) / host, pending, replace=False)
+
+
+def _write_manifest(folder: Path, backups: list[dict[str, Any]], replace: bool = True) -> None:
     """Append to the host's manifest so that cert_restore knows store, kind and checksum."""
     manifest_path = folder / "manifest.json"
     existing: list[dict[str, Any]] = []
     if manifest_path.exists():
         existing = json.loads(manifest_path.read_text(encoding="utf-8"))
-    known = {(e["thumbprint"], e["store"]) for e in backups}
-    merged = [e for e in existing if (e["thumbprint"], e["store"]) not in known] + backups
+    if replace:
+        known = {(e["thumbprint"], e["store"]) for e in backups}
+        merged = [e for e in existing if (e["thumbprint"], e["store"]) not in known] + backups
+    else:  # pending entries never hide a backup already kept
+        kept = {(e["thumbprint"], e["store"]) for e in existing}
+        merged = existing + [e for e in backups if (e["thumbprint"], e["store"]) not in kept]
     write_private_file(manifest_path, json.dumps(merged, indent=2, sort_keys=True).encode("utf-8"))
 
 
@@ -150,10 +185,12 @@ def run_compliance(
             result["diff"] = state_diff(before, apply_plan(before, analysis.plan), host)
         return {**result, "changed": True}
 
+    journal_pending_backups(analysis.plan, host, local_backup_directory)
     outcome = apply_steps(connection, host, analysis.plan)
     result["applied"] = public_results(outcome)
-    result["backups"] = keep_backups(outcome, host, local_backup_directory)
-    fail_on_step(outcome, host, {**result, "changed": outcome.changed})
+    result["changed"] = outcome.changed
+    result["backups"] = keep_backups(outcome, host, local_backup_directory, result)
+    fail_on_step(outcome, host, result)
 
     after = read_snapshot(connection, host)
     verified = analyse(after, desired, clock())
@@ -163,5 +200,5 @@ def run_compliance(
     if diff_mode:
         result["diff"] = state_diff(before, after, host)
     if not verified.compliant:
-        raise _unfixable(result["findings_after"], host, {**result, "changed": outcome.changed})
-    return {**result, "changed": outcome.changed}
+        raise _unfixable(result["findings_after"], host, result)
+    return result

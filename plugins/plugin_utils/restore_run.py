@@ -14,6 +14,8 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 
 from ansible_collections.certwarden.exchange.plugins.plugin_utils.action_base import ModuleFailure
 from ansible_collections.certwarden.exchange.plugins.plugin_utils.certificate import parse_certificate
+from ansible_collections.certwarden.exchange.plugins.plugin_utils.compliance_run import keep_backups
+from ansible_collections.certwarden.exchange.plugins.plugin_utils.desired_state import DesiredState
 from ansible_collections.certwarden.exchange.plugins.plugin_utils.diff_view import state_diff
 from ansible_collections.certwarden.exchange.plugins.plugin_utils.host_agent import (
     apply_steps,
@@ -48,13 +50,54 @@ def _certificate_der(backup_file: Path, kind: str, content: bytes, password: str
     return cert.public_bytes(serialization.Encoding.DER)
 
 
+def fetch_pending_backups(connection: Any, host: str, src: str, password: str | None) -> None:
+    """Fetch the server's copy of every backup the manifest lists as pending.
+
+    A pending entry is a backup an apply was about to make when its answer was
+    lost (docs/reliability.md). The ``backup`` step hands back the verified
+    file even when the certificate has left the store; the copy is checked and
+    kept like any other backup. A backup the server does not have is reported,
+    not guessed at.
+    """
+    manifest = Path(src) / host / "manifest.json"
+    if not manifest.is_file():
+        return
+    pending = [e for e in json.loads(manifest.read_text(encoding="utf-8")) if e.get("pending")]
+    if not pending:
+        return
+    steps = [
+        Step(
+            index,
+            "backup",
+            {
+                "thumbprint": entry["thumbprint"],
+                "store": entry["store"],
+                "directory": entry.get("remote_directory") or DesiredState.backup_directory,
+                "password": password,
+            },
+            f"fetch the server's backup of {entry['thumbprint']}",
+        )
+        for index, entry in enumerate(pending, start=1)
+    ]
+    outcome = apply_steps(connection, host, steps)
+    keep_backups(outcome, host, src, {})
+    failed = outcome.failed_step
+    if failed is not None:
+        thumbprint = steps[int(failed.get("id") or 1) - 1].params["thumbprint"]
+        raise ModuleFailure(
+            f"option src: the manifest for {host} lists a backup of {thumbprint} that an interrupted run was "
+            f"making, and the server could not hand it back: {failed.get('message')}"
+        )
+
+
 def load_backups(src: str, host: str, wanted: set[str], password: str | None) -> list[Backup]:
     """The host's backups, each checked against its recorded SHA-256 and thumbprint."""
     folder = Path(src) / host
     manifest = folder / "manifest.json"
     if not manifest.is_file():
         raise ModuleFailure(f"option src: '{src}' has no backups for {host} (no {manifest})")
-    entries = json.loads(manifest.read_text(encoding="utf-8"))
+    # Pending entries (a backup an interrupted run was making) have no file until fetched.
+    entries = [e for e in json.loads(manifest.read_text(encoding="utf-8")) if not e.get("pending")]
     known = {e["thumbprint"] for e in entries}
     unknown = sorted(wanted - known)
     if unknown:
@@ -67,7 +110,7 @@ def load_backups(src: str, host: str, wanted: set[str], password: str | None) ->
             entry.get("local_path") or folder / f"{entry['thumbprint']}.{'pfx' if entry['kind'] == 'pfx' else 'cer'}"
         )
         content = path.read_bytes()
-        if hashlib.sha256(content).hexdigest() != entry["sha256"]:
+        if hashlib.sha256(content).hexdigest().upper() != str(entry["sha256"]).upper():
             raise ModuleFailure(
                 f"option src: the backup '{path}' does not match its recorded SHA-256; not restoring it"
             )
@@ -92,6 +135,8 @@ def run_restore(
     connection: Any, host: str, params: dict[str, Any], thumbprints: set[str], *, check_mode: bool, diff_mode: bool
 ) -> dict[str, Any]:
     password = params.get("password")
+    if not check_mode:  # fetching is an apply round trip; check mode stays a read
+        fetch_pending_backups(connection, host, params["src"], password)
     backups = load_backups(params["src"], host, thumbprints, password)
     before = read_snapshot(connection, host)
     missing = [b for b in backups if before.find(b.thumbprint, b.store) is None]

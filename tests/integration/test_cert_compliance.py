@@ -66,6 +66,7 @@ def run_compliance(lab, tmp_path: Path, *, check: bool, name: str, **kwargs: Any
 EXPECTED = {
     "healthy": {},
     "duplicate-no-key": {"EX02": {"duplicate_certificate", "wrong_certificate_presented"}},
+    "imported-without-key": {"EX02": {"duplicate_certificate", "no_private_key"}},
     "duplicate-revoked": {"EX02": {"duplicate_certificate", "revoked"}},
     "missing-intermediate": {"EX02": {"incomplete_chain"}, "EX03": {"incomplete_chain"}},
     "service-unbound": {"EX02": {"service_not_enabled"}},
