@@ -1,0 +1,211 @@
+"""WinRM cost per server (issue 7, targets 1 and 2), through the real ansible-playbook against the lab.
+
+Target 1, commands per server, counted from the lab's request log:
+cert_compliance in check mode = 1, applying = 3 (read, apply, verify) whatever
+the number of steps, cert_facts = 1; against the naive playbook an Ansible user
+writes today (one ``raw`` PowerShell task each for My, CA, Root, the Exchange
+certificates and the connectors, then one per change).
+
+Target 2, time per server of a check-mode cert_compliance task divided by the
+time of an ``ansible.builtin.raw`` task doing nothing, on the same hosts in the
+same run (tasks alternate, so drift on a shared machine hits both): at most 1.5.
+
+    python -m bench.bench_winrm                       # --hosts 20 --repeat 5
+    python -m bench.bench_winrm --hosts 3 --repeat 1 --json /tmp/x.json   # smoke
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from bench.lab_runs import (
+    RESULTS,
+    command_counts,
+    compliance_args,
+    machine,
+    median,
+    run_ansible,
+    write_result,
+)
+
+QUICK_ARGV = ["--hosts", "2", "--repeat", "1", "--json", str(RESULTS / "winrm-quick.json")]
+COUNT_SCENARIO = "field"  # nine hosts, each broken in another way: plans of 0 to several steps
+RAW_TASK = "raw no-op"
+CHECK_TASK = "cert_compliance check"
+
+# The naive playbook: what a user writes today with raw PowerShell, one task per thing to look at.
+NAIVE_READS = {
+    "naive: My store": "Get-ChildItem Cert:\\LocalMachine\\My | Format-List *",
+    "naive: CA store": "Get-ChildItem Cert:\\LocalMachine\\CA | Format-List *",
+    "naive: Root store": "Get-ChildItem Cert:\\LocalMachine\\Root | Format-List *",
+    "naive: Exchange certificates": "Get-ExchangeCertificate | Format-List *",
+    "naive: connectors": "Get-SendConnector | Format-List *; Get-ReceiveConnector | Format-List *",
+}
+# One PowerShell command per planned step, as a user would write it by hand.
+NAIVE_STEP = {
+    "install_chain_certificate": "Import-Certificate -CertStoreLocation Cert:\\LocalMachine\\{store} -FilePath x.cer",
+    "import_pfx": "Import-PfxCertificate -CertStoreLocation Cert:\\LocalMachine\\My -FilePath x.pfx",
+    "enable_services": "Enable-ExchangeCertificate -Thumbprint {thumbprint} -Services SMTP,IIS -Force",
+    "set_send_connector": "Set-SendConnector -Identity x -TlsCertificateName x",
+    "set_receive_connector": "Set-ReceiveConnector -Identity x -TlsCertificateName x",
+    "set_hybrid_configuration": "Set-HybridConfiguration -TlsCertificateName x",
+    "backup": "Export-PfxCertificate -Cert Cert:\\LocalMachine\\My\\{thumbprint} -FilePath x.pfx",
+    "remove": "Remove-Item Cert:\\LocalMachine\\{store}\\{thumbprint}",
+}
+
+
+def _play(name: str, tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"name": name, "hosts": "exchange", "gather_facts": False, "tasks": tasks}]
+
+
+def _naive_tasks(with_steps: bool) -> list[dict[str, Any]]:
+    tasks: list[dict[str, Any]] = [
+        {"name": name, "ansible.builtin.raw": command, "ignore_errors": True} for name, command in NAIVE_READS.items()
+    ]
+    if with_steps:
+        tasks.append(
+            {
+                "name": "naive: one change",
+                "ansible.builtin.raw": "{{ item }}",
+                "loop": "{{ bench_naive_steps[inventory_hostname] }}",
+                "ignore_errors": True,
+            }
+        )
+    return tasks
+
+
+def _naive_step(step: dict[str, Any]) -> str:
+    template = NAIVE_STEP.get(step.get("action", ""), "Invoke-Something")
+    return template.format(store=step.get("store", "My"), thumbprint=step.get("thumbprint", "x"))
+
+
+def count_commands(workdir: Path) -> dict[str, Any]:
+    """Target 1: WinRM commands per server for each way of checking and fixing, from the request log."""
+    from tests.lab import start_lab
+    from tests.support.playbook import run_playbook
+
+    lab = start_lab(workdir / "lab-count", COUNT_SCENARIO)
+    try:
+        marks = {h: 0 for h in lab.hosts}
+
+        def delta() -> dict[str, int]:
+            counts = command_counts(lab.dir, lab.hosts)
+            taken = {h: len(counts[h]) - marks[h] for h in lab.hosts}
+            marks.update({h: len(counts[h]) for h in lab.hosts})
+            return taken
+
+        def run(label: str, tasks: list[dict[str, Any]], **kwargs: Any) -> Any:
+            result = run_playbook(_play(label, tasks), lab.inventory_path, workdir / f"count-{label}", **kwargs)
+            if result.rc not in (0, 2):
+                raise RuntimeError(f"{label}: ansible-playbook exit {result.rc}: {result.output[-2000:]}")
+            return result
+
+        # The check gets the same arguments as the apply below, so its plan is the one that is applied.
+        apply_args = {
+            **compliance_args(pfx=True),
+            "backup": {"local_directory": str(workdir / "backups"), "password": "bench-Backup-1"},
+        }
+        check = run("check", [{"name": "check", "certwarden.exchange.cert_compliance": apply_args}], check=True)
+        plans = {h: r.get("plan") or [] for h, r in check.results("check").items()}
+        per_way: dict[str, dict[str, int]] = {"cert_compliance check": delta()}
+        run("facts", [{"name": "facts", "certwarden.exchange.cert_facts": {}}])
+        per_way["cert_facts"] = delta()
+        run("naive-check", _naive_tasks(False))
+        per_way["naive check"] = delta()
+        steps = {h: [_naive_step(s) for s in plan] for h, plan in plans.items()}
+        run("naive-apply", _naive_tasks(True), extra_vars={"bench_naive_steps": steps})
+        per_way["naive apply"] = delta()
+        run("apply", [{"name": "apply", "certwarden.exchange.cert_compliance": apply_args}])
+        per_way["cert_compliance apply"] = delta()
+    finally:
+        lab.stop()
+    hosts = [
+        {"host": h, "planned_steps": len(plans.get(h, [])), **{way: per_way[way][h] for way in per_way}}
+        for h in lab.hosts
+    ]
+    return {"scenario": COUNT_SCENARIO, "hosts": hosts}
+
+
+def measure_ratio(workdir: Path, hosts: int, repeat: int, forks: int) -> dict[str, Any]:
+    """Target 2: per-server time of a check-mode cert_compliance task over a raw no-op, same hosts, same run."""
+    from tests.lab import start_lab
+
+    tasks: list[dict[str, Any]] = []
+    for _ in range(repeat):
+        tasks.append({"name": RAW_TASK, "ansible.builtin.raw": "exit 0"})
+        tasks.append({"name": CHECK_TASK, "certwarden.exchange.cert_compliance": compliance_args(), "check_mode": True})
+    lab = start_lab(workdir / "lab-ratio", "fleet", hosts=hosts)
+    try:
+        run = run_ansible(_play("ratio", tasks), lab.inventory_path, workdir / "ratio", forks=forks)
+    finally:
+        lab.stop()
+    raw = run.durations(RAW_TASK, "ok")
+    check = run.durations(CHECK_TASK, "ok")
+    expected = hosts * repeat
+    if run.rc != 0 or len(raw) != expected or len(check) != expected:
+        raise RuntimeError(
+            f"the ratio run did not succeed everywhere (exit {run.rc}, {len(raw)} raw and {len(check)} "
+            f"check results of {expected}); see {run.output_path}"
+        )
+    # Pair each host's k-th raw task with its k-th check task (they ran back to back).
+    by_host: dict[str, dict[str, list[float]]] = {}
+    for record in run.timings:
+        by_host.setdefault(record["host"], {}).setdefault(record["task"], []).append(record["seconds"])
+    pair_ratios = [c / r for t in by_host.values() for r, c in zip(t[RAW_TASK], t[CHECK_TASK], strict=True)]
+    return {
+        "hosts": hosts,
+        "repeat": repeat,
+        "forks": forks,
+        "raw_median_s": median(raw),
+        "check_median_s": median(check),
+        "ratio_of_medians": median(check) / median(raw),
+        "median_pair_ratio": median(pair_ratios),
+        "wall_seconds": run.wall_seconds,
+        "controller_cpu_seconds": run.cpu_seconds,
+    }
+
+
+def _print(document: dict[str, Any]) -> None:
+    counts = document.get("commands")
+    if counts:
+        ways = [k for k in counts["hosts"][0] if k not in ("host", "planned_steps")]
+        print(f"WinRM commands per server ({counts['scenario']} lab)")
+        print(f"{'host':<28} {'steps':>5} " + " ".join(f"{w:>22}" for w in ways))
+        for row in counts["hosts"]:
+            print(f"{row['host']:<28} {row['planned_steps']:>5} " + " ".join(f"{row[w]:>22}" for w in ways))
+    ratio = document.get("ratio")
+    if ratio:
+        print(
+            f"\ncheck-mode cert_compliance / raw no-op, {ratio['hosts']} hosts x {ratio['repeat']}, "
+            f"forks {ratio['forks']}: raw {ratio['raw_median_s'] * 1000:.0f} ms, "
+            f"check {ratio['check_median_s'] * 1000:.0f} ms (medians); "
+            f"median pair ratio {ratio['median_pair_ratio']:.2f}, ratio of medians {ratio['ratio_of_medians']:.2f}"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.bench_winrm", description=__doc__.split("\n")[0])
+    parser.add_argument("--hosts", type=int, default=20, help="lab hosts for the ratio (target 2)")
+    parser.add_argument("--repeat", type=int, default=5, help="raw/check pairs per host")
+    parser.add_argument("--forks", type=int, default=0, help="ansible forks (default: one per host)")
+    parser.add_argument("--skip-counts", action="store_true", help="only the ratio")
+    parser.add_argument("--skip-ratio", action="store_true", help="only the command counts")
+    parser.add_argument("--json", type=Path, default=RESULTS / "winrm.json")
+    args = parser.parse_args(argv)
+    document: dict[str, Any] = {"benchmark": "winrm", "machine": machine()}
+    with tempfile.TemporaryDirectory(prefix="bench-winrm-") as temp:
+        workdir = Path(temp)
+        if not args.skip_counts:
+            document["commands"] = count_commands(workdir)
+        if not args.skip_ratio:
+            document["ratio"] = measure_ratio(workdir, args.hosts, args.repeat, args.forks or args.hosts)
+    _print(document)
+    print(f"\nwritten: {write_result('winrm', document, args.json)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

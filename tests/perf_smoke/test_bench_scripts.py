@@ -1,0 +1,57 @@
+"""Each lab benchmark runs at a tiny size and writes its JSON (never a timing assertion)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bench import bench_fleet, bench_report, bench_winrm
+
+
+@pytest.mark.lab
+@pytest.mark.slow
+def test_bench_winrm_counts_and_ratio(tmp_path: Path) -> None:
+    out = tmp_path / "winrm.json"
+    assert bench_winrm.main(["--hosts", "2", "--repeat", "1", "--json", str(out)]) == 0
+    document = json.loads(out.read_text())
+    rows = {row["host"]: row for row in document["commands"]["hosts"]}
+    # The counts come from the lab's request log: the module's promise, and the naive playbook's cost.
+    assert all(row["cert_compliance check"] == 1 and row["cert_facts"] == 1 for row in rows.values())
+    assert rows["healthy"]["cert_compliance apply"] == 1  # nothing to apply: the read only
+    assert rows["duplicate-no-key"]["cert_compliance apply"] == 3
+    assert all(row["naive check"] == 5 for row in rows.values())
+    assert rows["expiring"]["naive apply"] == 5 + rows["expiring"]["planned_steps"]
+    assert document["ratio"]["hosts"] == 2 and document["ratio"]["median_pair_ratio"] > 0
+
+
+@pytest.mark.lab
+@pytest.mark.slow
+def test_bench_fleet_small(tmp_path: Path) -> None:
+    out = tmp_path / "fleet.json"
+    assert bench_fleet.main(["--servers", "2,3", "--forks", "2", "--json", str(out)]) == 0
+    runs = json.loads(out.read_text())["runs"]
+    assert [r["servers"] for r in runs] == [2, 3]
+    assert all(r["winrm_commands"] == r["servers"] for r in runs)  # one read per server in check mode
+    assert all(r["lab_alone"]["ok"] == r["servers"] for r in runs)
+    assert all(r["peak_rss_mib"] > 0 and r["controller_cpu_seconds"] > 0 for r in runs)
+
+
+@pytest.mark.chromium
+def test_bench_report_small(tmp_path: Path) -> None:
+    if bench_report.chromium_path() is None:
+        pytest.skip("Debian's chromium is not installed (tests/support/ensure-system-deps.sh installs it)")
+    out = tmp_path / "report.json"
+    assert bench_report.main(["--servers", "20", "--repeat", "1", "--json", str(out)]) == 0
+    document = json.loads(out.read_text())
+    assert document["filters_usable"] is True
+    assert document["shown_after_filter"]["reset"] == 20
+
+
+def test_synthetic_fleet_report_has_every_status() -> None:
+    document, html, _ = bench_report.build_report(200)
+    summary = document["summary"]
+    assert summary["servers"] == 200
+    assert all(summary[status] > 0 for status in ("compliant", "drifting", "failed", "unreachable"))
+    assert html.count('<details class="server"') == 200
