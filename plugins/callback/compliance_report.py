@@ -17,7 +17,7 @@ description:
   - Prints a short summary on the terminal at the end of the run.
   - Secrets never reach the report; only a fixed list of result keys is kept, and passwords are masked.
 author:
-  - certwarden.exchange developers
+  - certwarden.exchange developers (@certwarden)
 requirements:
   - enable it in C(callbacks_enabled) (ansible.cfg) or C(ANSIBLE_CALLBACKS_ENABLED)
 options:

@@ -3,11 +3,12 @@
 #   postfix                    a real MTA for the smtp_tls_probe tests (run as a
 #                              private instance by the tests, never the system's)
 #   chromium, chromium-driver  the HTML report test
+#   (and ShellCheck)           ansible-test sanity's shell script check
 # Quiet, idempotent, and fast when everything is already there.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
-wanted=(postfix chromium chromium-driver)
+wanted=(postfix chromium chromium-driver shellcheck)
 missing=()
 for package in "${wanted[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q '^install ok installed$'; then
