@@ -63,7 +63,7 @@ def parse_tls_certificate_name(value: str) -> tuple[str, str] | None:
     """``<I>issuer<S>subject`` -> (issuer, subject); None when it has another shape."""
     if not value.startswith("<I>") or "<S>" not in value:
         return None
-    issuer, _, subject = value[3:].partition("<S>")
+    issuer, _separator, subject = value[3:].partition("<S>")
     return issuer, subject
 
 
