@@ -100,7 +100,7 @@ def test_no_secret_reaches_any_report_file(nightly: tuple[PlaybookRun, str, str]
 
 
 def test_html_is_self_contained(nightly: tuple[PlaybookRun, str, str]) -> None:
-    run, _inventory, _reports = nightly
+    run, _before, _after = nightly
     html = (run.report_dir / "report.html").read_text(encoding="utf-8")
     assert not re.search(r"<(link|img|iframe)\b|\bsrc=|@import|url\(", html)
     assert "http://" not in html and "https://" not in html
@@ -111,7 +111,7 @@ def test_html_in_headless_chromium(nightly: tuple[PlaybookRun, str, str], tmp_pa
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         pytest.skip("Debian's chromium is not installed (tests/support/ensure-system-deps.sh installs it)")
-    run, _inventory, _reports = nightly
+    run, _before, _after = nightly
     page = (run.report_dir / "report.html").as_uri()
     flags = [
         chromium,
