@@ -57,6 +57,12 @@ def load_pfx(data: bytes, password: str | None, path: str) -> LoadedPfx:
             f"option certificate.pfx: '{path}' could not be opened: the file is not a PKCS#12 file or "
             "certificate.password is not its password"
         ) from None
+    if cert is None and extra:
+        # PKCS#12 names "the" certificate only when a key goes with it.
+        raise ModuleFailure(
+            f"option certificate.pfx: '{path}' holds {len(extra)} certificate(s) but no private key; Exchange cannot "
+            "use a certificate without one (TLS negotiation failed with error NoCredentials)"
+        )
     if cert is None:
         raise ModuleFailure(f"option certificate.pfx: '{path}' holds no certificate")
     if key is None:
@@ -79,7 +85,8 @@ def load_chain_bundle(path: str, data: bytes) -> list[Certificate]:
             f"option chain: '{path}' is {len(data)} bytes; a chain bundle is a few kilobytes of PEM "
             f"(the limit is {MAX_BUNDLE_BYTES})"
         )
-    return load_pem_bundle(data, "chain")
+    # The path travels with the option name so that every parse error names the file.
+    return load_pem_bundle(data, f"chain ('{path}')")
 
 
 def write_private_file(path: Path, content: bytes) -> str:
