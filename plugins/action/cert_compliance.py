@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.action_base import CertwardenAction, ModuleFailure
+from ansible_collections.certwarden.exchange.plugins.plugin_utils.action_base import CertwardenAction
 from ansible_collections.certwarden.exchange.plugins.plugin_utils.certificate import normalize_thumbprint
 from ansible_collections.certwarden.exchange.plugins.plugin_utils.compliance_run import run_compliance
 from ansible_collections.certwarden.exchange.plugins.plugin_utils.controller_files import (
@@ -30,7 +30,6 @@ class ActionModule(CertwardenAction):
 
     def desired_state(self, params: dict[str, Any]) -> DesiredState | None:
         wanted = params.get("certificate") or {}
-        _require_certificate_for_bindings(params, wanted)
         thumbprint = wanted.get("thumbprint")
         normalized = normalize_thumbprint(thumbprint, "certificate.thumbprint") if thumbprint is not None else None
         pfx = None
@@ -68,20 +67,4 @@ class ActionModule(CertwardenAction):
             check_mode=self.check_mode,
             diff_mode=self.diff_mode,
             local_backup_directory=backup.get("local_directory"),
-        )
-
-
-# Options that say where the intended certificate must be used mean nothing without it.
-_BINDING_OPTIONS = ("send_connectors", "receive_connectors", "hybrid_configuration", "iis_bindings")
-
-
-def _require_certificate_for_bindings(params: dict[str, Any], wanted: dict[str, Any]) -> None:
-    if wanted.get("thumbprint") or wanted.get("pfx"):
-        return
-    given = [option for option in _BINDING_OPTIONS if params.get(option)]
-    if given:
-        raise ModuleFailure(
-            f"options {', '.join(given)} name where the intended certificate must be used, but option certificate "
-            "gives no certificate (set certificate.thumbprint or certificate.pfx, or drop those options for a "
-            "store-wide check)"
         )

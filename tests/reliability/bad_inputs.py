@@ -128,7 +128,10 @@ def catalogue(files: dict[str, Path], backups: Path, pki: TestPki) -> list[BadIn
         ),
         BadInput("thumbprint empty", "cert_compliance", cert(thumbprint=""), ("certificate.thumbprint",)),
         BadInput(
-            "thumbprint differs from the PFX", "cert_compliance", cert(thumbprint=pki.leaf.thumbprint), ("thumbprint",)
+            "conflicting options: thumbprint differs from the PFX",
+            "cert_compliance",
+            cert(thumbprint=pki.leaf.thumbprint),
+            ("thumbprint",),
         ),
         BadInput(
             "truncated PEM chain",
@@ -225,12 +228,6 @@ def catalogue(files: dict[str, Path], backups: Path, pki: TestPki) -> list[BadIn
             "cert_compliance",
             comp(expiry_warning_days="soon"),
             ("expiry_warning_days", "soon"),
-        ),
-        BadInput(
-            "conflicting: connectors without any certificate",
-            "cert_compliance",
-            {"hybrid_configuration": True, "send_connectors": ["Outbound to Office 365"]},
-            ("send_connectors", "hybrid_configuration", "option certificate"),
         ),
         BadInput(
             "backup password without anything to keep",
