@@ -70,6 +70,7 @@ class Checks:
         if self.ctx.desired is not None:
             self.intended()
             self.desired_bindings()
+            self.retired()
         self.bound_certificates()
         return self.report
 
@@ -534,6 +535,31 @@ class Checks:
                 "set_iis_binding",
             )
         self.presented()
+
+    def retired(self) -> None:
+        """Option retire: certificates that must leave My (removed when free, else explained)."""
+        ctx = self.ctx
+        for thumbprint in self.rem.retired:
+            item = ctx.snapshot.find(thumbprint)
+            if item is None:  # narrowing for type checkers; decide() only lists present ones
+                continue
+            self.add(
+                "retired_certificate_present",
+                f"{thumbprint} ({item.subject_str}) is to be retired (option retire) but is still in "
+                "LocalMachine\\My; nothing binds it once the plan's earlier steps have run",
+                {**_copy(ctx, item), "retire": True},
+                "remove",
+            )
+        for thumbprint, reasons in sorted(self.rem.retired_bound.items()):
+            item = ctx.snapshot.find(thumbprint)
+            if item is None:  # narrowing for type checkers; decide() only lists present ones
+                continue
+            self.add(
+                "retired_certificate_bound",
+                f"{thumbprint} ({item.subject_str}) is to be retired (option retire) but is kept because it is "
+                f"still in use: {'; '.join(reasons)}; move these onto another certificate first",
+                {**_copy(ctx, item), "retire": True, "bound_by": reasons},
+            )
 
     def presented(self) -> None:
         """Connectors that name the intended certificate but on which Exchange would present another copy."""

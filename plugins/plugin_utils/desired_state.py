@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.certificate import Certificate
+from ansible_collections.certwarden.exchange.plugins.plugin_utils.certificate import Certificate, normalize_thumbprint
 from ansible_collections.certwarden.exchange.plugins.plugin_utils.engine_errors import InputError
 
 DUPLICATE_POLICIES = ("remove", "report")
@@ -28,6 +28,7 @@ class DesiredState:
     backup_directory: str = "C:\\ProgramData\\certwarden\\backup"
     backup_password: str | None = None  # secret
     server_fqdn_names: tuple[str, ...] = ()  # names the intended cert must cover (connector FQDNs are added)
+    retire: tuple[str, ...] = ()  # thumbprints that must leave My once nothing binds them (normalised here)
 
     def __post_init__(self) -> None:
         if self.duplicates not in DUPLICATE_POLICIES:
@@ -49,6 +50,24 @@ class DesiredState:
             )
         if self.pfx_certificate is not None and not self.pfx_b64:
             raise InputError("option pfx: the parsed PFX certificate was given without its pfx_b64 content")
+        self._normalize_retire()
+
+    def _normalize_retire(self) -> None:
+        # Normalised here, not only in the action plugin, so every caller compares like with like.
+        retire = tuple(dict.fromkeys(normalize_thumbprint(value, "retire") for value in self.retire))
+        object.__setattr__(self, "retire", retire)
+        intended = self.intended_thumbprint
+        if intended is None:
+            return
+        try:
+            intended = normalize_thumbprint(intended, "thumbprint")
+        except InputError:
+            return  # analyse() reports the malformed thumbprint itself
+        if intended in retire:
+            raise InputError(
+                f"option retire: {intended} is the intended certificate; it cannot also be retired "
+                "(remove it from retire, or declare the certificate that replaces it)"
+            )
 
     @property
     def intended_thumbprint(self) -> str | None:

@@ -42,6 +42,8 @@ CODES: Mapping[str, str] = MappingProxyType(
         "revoked": ERROR,
         "internal_transport_certificate": ERROR,
         "bundle_does_not_chain": ERROR,
+        "retired_certificate_present": ERROR,  # option retire names a certificate still in My; the plan removes it
+        "retired_certificate_bound": ERROR,  # option retire names a certificate something still binds: kept
         # From the evidence modules: what the wire and the logs show.
         "starttls_not_offered": ERROR,  # the server's EHLO reply did not list STARTTLS (event 12014)
         "tls_failure_logged": ERROR,  # the protocol log recorded a failed TLS negotiation

@@ -29,6 +29,8 @@ class Remediation:
     decisions: Decisions = field(default_factory=Decisions)
     keepers: dict[tuple, Keeper] = field(default_factory=dict)  # duplicate group -> the copy kept
     kept_bound: dict[str, list[str]] = field(default_factory=dict)  # duplicate that stays, and why
+    retired: list[str] = field(default_factory=list)  # option retire: present in My and planned for removal
+    retired_bound: dict[str, list[str]] = field(default_factory=dict)  # option retire: present but still bound
     bundle_chain: ChainResult | None = None  # the intended chain with the user's bundle added
     missing_connectors: list[tuple[str, str]] = field(default_factory=list)  # (kind, reference)
     missing_iis: list[str] = field(default_factory=list)
@@ -169,6 +171,38 @@ def _plan_removals(ctx: Context, out: Remediation) -> None:
                 )
 
 
+def _plan_retirements(ctx: Context, out: Remediation) -> None:
+    """Option retire: remove each named certificate that nothing binds once every other step has run.
+
+    Each one is judged on the host as it will be after the plan so far, earlier retirements included:
+    two retired copies that a connector names together must not both go.
+    """
+    desired = ctx.desired
+    if desired is None:  # narrowing for type checkers; callers guarantee it
+        raise AssertionError("desired must be set here")
+    present = sorted(t for t in desired.retire if ctx.snapshot.find(t) is not None)
+    if not present:
+        return
+    intended = ctx.intended_thumbprint
+    after = apply_plan(ctx.snapshot, out.decisions.steps(desired))
+    for thumbprint in present:
+        if thumbprint == intended:
+            continue  # DesiredState refuses this; kept as a guard for hand-built states
+        if out.decisions.removes(thumbprint):
+            out.retired.append(thumbprint)  # already leaving as a duplicate
+            continue
+        ex = after.exchange
+        covered = ex.services_of(intended) if ex is not None and intended else ()
+        reasons = binding_reasons(after, thumbprint, covered_services=covered)
+        if reasons:
+            out.retired_bound[thumbprint] = reasons
+            continue
+        item = ctx.snapshot.find(thumbprint)
+        out.retired.append(thumbprint)
+        out.decisions.removals.append((thumbprint, f"retired by option retire ({item.subject_str if item else ''})"))
+        after = apply_plan(ctx.snapshot, out.decisions.steps(desired))
+
+
 def _describe(item: StoredCertificate) -> str:
     return "no private key" if not item.has_private_key else f"NotBefore {item.certificate.not_before.date()}"
 
@@ -204,6 +238,7 @@ def decide(ctx: Context) -> Remediation:
     elif ctx.intended_thumbprint is not None:
         _plan_bindings(ctx, out)
     _plan_removals(ctx, out)
+    _plan_retirements(ctx, out)
     return out
 
 

@@ -71,6 +71,10 @@ class Connector:
     tls_certificate_name: str | None
     enabled: bool
     raw: Mapping[str, Any] = field(default_factory=lambda: _EMPTY, compare=False)
+    # Send connectors: the servers that send through it (they all present its certificate).
+    source_transport_servers: tuple[str, ...] = ()
+    # Receive connectors: the server it belongs to.
+    server: str | None = None
 
     def matches(self, wanted: str) -> bool:
         """A user's connector reference: identity or bare name, case-insensitive."""
@@ -290,6 +294,8 @@ def _parse_connector(entry: Any, kind: str, index: int) -> Connector:
         tls_certificate_name=_get(entry, "tls_certificate_name", where, str, optional=True) or None,
         enabled=_get(entry, "enabled", where, bool, optional=True) is not False,
         raw=MappingProxyType(dict(entry)),
+        source_transport_servers=_str_list(entry, "source_transport_servers", where) if kind == "send" else (),
+        server=(_get(entry, "server", where, str, optional=True) or None) if kind == "receive" else None,
     )
 
 
@@ -551,7 +557,7 @@ class Snapshot:
 
 
 def _connector_facts(c: Connector) -> dict:
-    return {
+    facts: dict[str, Any] = {
         "kind": c.kind,
         "identity": c.identity,
         "name": c.name,
@@ -559,10 +565,20 @@ def _connector_facts(c: Connector) -> dict:
         "tls_certificate_name": c.tls_certificate_name,
         "enabled": c.enabled,
     }
+    # Where the connector's certificate is presented: the rollout checks every one of these servers
+    # holds the new certificate before it repoints the connector.
+    if c.kind == "send":
+        facts["source_transport_servers"] = list(c.source_transport_servers)
+    else:
+        facts["server"] = c.server
+    return facts
 
 
 def _connector_raw(c: Connector) -> dict:
     raw = dict(c.raw)
     raw.update(_connector_facts(c))
     raw.pop("kind", None)
+    for key in ("server", "source_transport_servers"):
+        if key not in c.raw:  # round-trip what the agent sent, without inventing fields
+            raw.pop(key, None)
     return raw

@@ -29,11 +29,14 @@ def hosts(draw):
     iis_target = draw(st.sampled_from([*present, None]))
     use_pfx = draw(st.booleans())
     duplicates = draw(st.sampled_from(("remove", "report")))
-    return present, keyless, intended, services, internal, connector_target, iis_target, use_pfx, duplicates
+    # Option retire: any certificate but the intended one, present or not.
+    retire = draw(st.lists(st.sampled_from([c for c in COPIES if c != intended]), unique=True, max_size=3))
+    return present, keyless, intended, services, internal, connector_target, iis_target, use_pfx, duplicates, retire
 
 
 def build(pki, drawn):
-    present, keyless, intended, services, internal, connector_target, iis_target, use_pfx, duplicates = drawn
+    present, keyless, intended, services, internal, connector_target, iis_target, use_pfx, duplicates, *rest = drawn
+    retire = tuple(getattr(pki, n).thumbprint for n in (rest[0] if rest else ()))
     issued = {name: getattr(pki, name) for name in present}
     my = tuple(c.without_key() if name in keyless else c for name, c in issued.items())
     name = tls_name(issued[connector_target]) if connector_target else None
@@ -48,8 +51,18 @@ def build(pki, drawn):
         iis_bindings=[iis_binding(issued[iis_target].thumbprint if iis_target else None)],
     )
     target = getattr(pki, intended)
-    desired = with_pfx(target, duplicates=duplicates) if use_pfx else want(target, duplicates=duplicates)
+    kw = {"duplicates": duplicates, "retire": retire}
+    desired = with_pfx(target, **kw) if use_pfx else want(target, **kw)
     return host, desired
+
+
+def covering_services(host: Snapshot, final: Snapshot, thumbprint: str, intended: str | None) -> set[str]:
+    """Services that stay served when ``thumbprint`` goes: on a same-named copy that stays, or on the
+    intended certificate (the only cover option retire counts, since a retired certificate may have no copy)."""
+    covered = surviving_copies_services(host, final, thumbprint)
+    if intended is not None and host.exchange is not None and final.find(intended) is not None:
+        covered |= set(host.exchange.services_of(intended))
+    return covered
 
 
 def surviving_copies_services(host: Snapshot, final: Snapshot, thumbprint: str) -> set[str]:
@@ -121,7 +134,7 @@ def test_plan_invariants(pki, drawn):
     ranks = [order.index(s.action) for s in plan]
     assert ranks == sorted(ranks)
     if desired.duplicates == "report":
-        assert not removed
+        assert all(t in desired.retire for t in removed)  # only what option retire names explicitly
     # Nothing binds a certificate at the moment it is removed (every step before it, earlier removals
     # included, has run), except services that a same-named copy staying on the host also carries.
     final = apply_plan(host, plan)
@@ -129,13 +142,26 @@ def test_plan_invariants(pki, drawn):
     for step in plan:
         if step.action == "remove":
             thumbprint = step.params["thumbprint"]
-            covered = surviving_copies_services(moment, final, thumbprint)
+            if thumbprint in desired.retire:
+                covered = covering_services(moment, final, thumbprint, intended)
+            else:
+                covered = surviving_copies_services(moment, final, thumbprint)
             assert binding_reasons(moment, thumbprint, covered_services=tuple(covered)) == [], thumbprint
-            # A same-named copy that has a private key stays whenever the removed one had one.
+            # A same-named copy that has a private key stays whenever the removed one had one (a duplicate;
+            # option retire asks for the name itself to go).
             removed_item = moment.find(thumbprint)
-            if removed_item is not None and removed_item.has_private_key:
+            if removed_item is not None and removed_item.has_private_key and thumbprint not in desired.retire:
                 assert any(group_key(i) == group_key(removed_item) and i.has_private_key for i in final.store("My"))
         moment = apply_step(moment, step)
+    # Option retire: removes only what it names or duplicates; a retired certificate present at the end is
+    # explained by a finding saying what binds it; nothing retired and present is silently left alone.
+    staged = apply_plan(host, [s for s in plan if s.action not in ("backup", "remove")])
+    for thumbprint in removed:
+        assert thumbprint in desired.retire or _in_duplicate_group(staged, thumbprint), thumbprint
+    bound = {f.evidence["thumbprint"] for f in analysis.findings if f.code == "retired_certificate_bound"}
+    for thumbprint in desired.retire:
+        if host.find(thumbprint) is not None and not analysis.blockers:
+            assert (thumbprint in removed) != (thumbprint in bound), thumbprint
     # Deterministic.
     again = run(pki, host, desired)
     assert [s.to_request() for s in again.plan] == [s.to_request() for s in plan]
@@ -145,6 +171,11 @@ def test_plan_invariants(pki, drawn):
     assert after.plan == [] or analysis.blockers
     if not analysis.blockers:
         assert after.compliant or after.blockers or all(f.fix is None for f in after.errors), after.codes()
+
+
+def _in_duplicate_group(host: Snapshot, thumbprint: str) -> bool:
+    item = host.find(thumbprint)
+    return item is not None and sum(group_key(i) == group_key(item) for i in host.store("My")) > 1
 
 
 @given(drawn=hosts())
