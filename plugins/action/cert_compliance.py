@@ -55,6 +55,7 @@ class ActionModule(CertwardenAction):
             expiry_warning_days=params["expiry_warning_days"],
             backup_directory=backup.get("remote_directory") or DesiredState.backup_directory,
             backup_password=backup.get("password"),
+            retire=tuple(normalize_thumbprint(value, "retire") for value in params.get("retire") or ()),
         )
 
     def execute(self, params: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
