@@ -99,6 +99,18 @@ options:
     type: str
     choices: [remove, report]
     default: remove
+  retire:
+    description:
+      - Thumbprints of certificates that must no longer be in C(LocalMachine\\My), typically the old certificate
+        after a renewal that changed the subject or issuer (it is not a duplicate of the new one, so O(duplicates)
+        does not remove it). Normalised like O(certificate.thumbprint); naming the intended certificate is an error.
+      - Each one is backed up and removed after the plan's other steps, and only when nothing binds it then (no
+        connector or hybrid configuration naming it, no IIS binding, not the internal transport certificate, no
+        Exchange service the intended certificate lacks). One still bound is kept and reported as
+        C(retired_certificate_bound) with the reasons; one already gone needs nothing.
+    type: list
+    elements: str
+    default: []
   expiry_warning_days:
     description: A bound certificate that expires within this many days is reported as C(expiring_soon).
     type: int
@@ -171,7 +183,10 @@ compliant:
   returned: always
   type: bool
 findings:
-  description: Every difference from the desired state found by the first read. See docs/findings.md for the codes.
+  description:
+    - Every difference from the desired state found by the first read. See docs/findings.md for the codes.
+    - A certificate named in O(retire) that is still present is reported as C(retired_certificate_present) (fix
+      C(remove)) or, when something still binds it, C(retired_certificate_bound) (fix null, evidence C(bound_by)).
   returned: always
   type: list
   elements: dict
@@ -215,7 +230,7 @@ applied:
   type: list
   elements: dict
 backups:
-  description: One entry per certificate backed up before removal.
+  description: One entry per certificate backed up before removal (duplicates and certificates named in O(retire)).
   returned: when changes were applied
   type: list
   elements: dict
