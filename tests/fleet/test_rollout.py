@@ -1,4 +1,5 @@
-"""rollout.yml: a plain renewal (same issuer and subject), a subject change, a refused unsafe repoint, a stop."""
+"""rollout.yml: a plain renewal (same issuer and subject), a subject change that retires the old certificate,
+a refused unsafe repoint, a stop."""
 
 from __future__ import annotations
 
@@ -91,10 +92,23 @@ def test_a_server_that_fails_verification_stops_the_rollout(fresh_lab: LabStarte
     assert "EX02 failed verification" in run.output
 
 
-def test_subject_change_stages_everywhere_then_repoints_once(fresh_lab: LabStarter, tmp_path: Path) -> None:
+def test_subject_change_stages_everywhere_repoints_once_then_retires_the_old(
+    fresh_lab: LabStarter, tmp_path: Path
+) -> None:
     lab = fresh_lab("stale-connector")
-    run = run_playbook("rollout.yml", [lab.inventory_path], tmp_path / "report")
+    old = lab.record["pki"]["leaf"]
+    assert all(old in _my(lab, name) for name in lab.hosts)  # the replaced certificate, named by the connectors
+    run = run_playbook(
+        "rollout.yml",
+        [lab.inventory_path],
+        tmp_path / "report",
+        extra_vars={"certwarden_backup_local_directory": str(tmp_path / "backups")},
+    )
     assert run.returncode == 0, run.output[-4000:]
+    for name in lab.hosts:
+        assert lab.record["pki"]["rebranded"] in _my(lab, name)
+        assert old not in _my(lab, name)  # retired once nothing named it
+        assert list((tmp_path / "backups" / name).glob(f"{old}.*")), name  # after a verified backup
     rebranded = lab.record["tls_certificate_names"]["rebranded"]
     assert [c["tls_certificate_name"] for c in _org(lab, "send_connectors.json")] == [rebranded]
     assert _org(lab, "hybrid.json")["tls_certificate_name"] == rebranded
@@ -113,9 +127,14 @@ def test_subject_change_refuses_to_repoint_while_a_sender_lacks_the_certificate(
     fresh_lab: LabStarter, tmp_path: Path
 ) -> None:
     lab = fresh_lab("stale-connector")
-    HostState(lab.host_dir("EX03")).remove_certificate("My", lab.record["pki"]["rebranded"])
+    ex03 = HostState(lab.host_dir("EX03"))
+    ex03.remove_certificate("My", lab.record["pki"]["rebranded"])
+    # Only the send connector's own SourceTransportServers name EX03: the hybrid configuration does not.
+    ex03.write_org("hybrid.json", dict(_org(lab, "hybrid.json"), sending_transport_servers=["EX01", "EX02"]))
+    assert [c["source_transport_servers"] for c in _org(lab, "send_connectors.json")] == [["EX01", "EX02", "EX03"]]
     before = _org(lab, "send_connectors.json"), _org(lab, "hybrid.json")
     run = run_playbook("rollout.yml", [lab.inventory_path], tmp_path / "report", limit="EX01,EX02")
     assert run.returncode != 0
     assert "454 4.7.5" in run.output and "EX03" in run.output
     assert (_org(lab, "send_connectors.json"), _org(lab, "hybrid.json")) == before
+    assert all(lab.record["pki"]["leaf"] in _my(lab, name) for name in lab.hosts)  # nothing retired either
