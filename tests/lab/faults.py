@@ -2,15 +2,22 @@
 
 ```json
 {"refuse_auth": true, "drop_before_step": 2, "drop_after_step": 1, "stall_seconds": 40,
- "truncate_output": true, "malformed_output": true, "operation": "apply", "once": true}
+ "truncate_output": true, "malformed_output": true, "operation": "apply", "once": true,
+ "after_shells": 2}
 ```
 
 ``operation`` (optional) limits the agent faults to requests of that operation;
-``once`` clears the whole file after the first fault fires, so a rerun converges.
+``once`` clears the whole file after the first fault fires, so a rerun converges;
+``after_shells`` keeps every fault (``refuse_auth`` included) asleep until the
+host has closed that many WinRM shells (``delete`` lines of its ``requests.log``;
+ansible's winrm connection opens one shell per task and deletes it when the task
+ends), so a fault can strike in the middle of a run: after a rollout's two
+preflight reads, say.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +26,18 @@ from typing import Any
 from tests.lab.state import read_json
 
 _FIRE_LOCK = threading.Lock()
+_DELETE_LINE = json.dumps({"action": "delete"})[1:-1]  # '"action": "delete"', as the log writes it
+
+
+def shells_closed(host_dir: Path) -> int:
+    """How many shells the host has deleted so far (``delete`` lines of its request log)."""
+    log = host_dir / "requests.log"
+    try:
+        lines = log.read_text(encoding="ascii").splitlines()
+    except OSError:
+        return 0
+    # A substring test, not json.loads: the server may be appending the last line right now.
+    return sum(1 for line in lines if _DELETE_LINE in line)
 
 
 @dataclass(frozen=True)
@@ -29,7 +48,11 @@ class Faults:
     @classmethod
     def load(cls, host_dir: Path) -> Faults:
         path = host_dir / "faults.json"
-        return cls(path, read_json(path, {}) or {})
+        raw = read_json(path, {}) or {}
+        armed_after = raw.get("after_shells")
+        if armed_after and shells_closed(host_dir) < int(armed_after):
+            raw = {}  # not armed yet: the host behaves normally
+        return cls(path, raw)
 
     def applies_to(self, operation: str | None) -> bool:
         wanted = self.raw.get("operation")

@@ -27,6 +27,7 @@ from tests.lab.scenarios import (
     LAB_PASSWORD,
     PFX_PASSWORD,
     HostSpec,
+    MyCert,
     _write_host,
     _write_org,
     _write_pki,
@@ -37,6 +38,10 @@ from tests.support.pki import TestPki
 
 # Every broken server the lab can build, plus a healthy one.
 KINDS = ("healthy", *BREAKERS)
+# A healthy server before the renewal: it uses the previous certificate (pki 'leaf', same issuer and
+# subject as 'renewed', so the connectors already name both); a rollout brings 'renewed'. Not in KINDS:
+# for cert_compliance it is simply drift.
+BEFORE_RENEWAL = "before-renewal"
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,7 @@ class Case:
     kind: str
     faults: dict[str, Any] | None = None
     label: str = ""
+    host_vars: dict[str, Any] | None = None  # merged into the host's inventory entry (timeouts, a dead port)
 
 
 @dataclass
@@ -93,13 +99,15 @@ class CaseLab:
         write_json(self.dir / "scenario.json", scenario)
         document = inventory_document(self.dir)
         group = document["all"]["children"]["exchange"]
-        group["hosts"] = {name: group["hosts"][name] for name in assigned}
+        group["hosts"] = {name: {**group["hosts"][name], **(case.host_vars or {})} for name, case in assigned.items()}
         write_bytes_atomic(inventory, yaml.safe_dump(document, sort_keys=False).encode("utf-8"))
         return assigned
 
     def _spec(self, name: str, case: Case) -> HostSpec:
         spec = healthy_host(self.pki, name, name, org=f"org-{name.lower()}")
-        if case.kind != "healthy":
+        if case.kind == BEFORE_RENEWAL:
+            _on_previous_certificate(self.pki, spec)
+        elif case.kind != "healthy":
             BREAKERS[case.kind](self.pki, spec)
         return spec
 
@@ -116,6 +124,13 @@ class CaseLab:
         _write_org(self.dir, spec.org, [spec], self.pki)
         if case.faults:
             write_json(host_dir / "faults.json", case.faults)
+
+
+def _on_previous_certificate(pki: TestPki, spec: HostSpec) -> None:
+    spec.my.pop(pki.renewed.thumbprint)
+    spec.put(MyCert(pki.leaf, services=["IIS", "SMTP"], friendly_name=f"{pki.fqdn} (previous)"))
+    spec.iis_thumbprint = pki.leaf.thumbprint
+    spec.roles.update(old=pki.leaf.thumbprint)
 
 
 def _record(spec: HostSpec, pki: TestPki) -> dict[str, Any]:
