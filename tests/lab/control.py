@@ -67,7 +67,13 @@ def _port_answers(port: int) -> bool:
 
 
 def start_lab(
-    dir: Path | str, scenario: str, hosts: int = 3, https: bool = False, inventory: Path | str | None = None
+    dir: Path | str,
+    scenario: str,
+    hosts: int = 3,
+    https: bool = False,
+    inventory: Path | str | None = None,
+    *,
+    https_server_certificate: str = "valid",
 ) -> LabHandle:
     """Build ``scenario`` in ``dir`` (emptied first), start its server process, write the inventory."""
     lab_dir = Path(dir).resolve()
@@ -78,7 +84,7 @@ def start_lab(
     lab_dir.mkdir(parents=True)
     build_lab(lab_dir, scenario, hosts=hosts, https=https)
     if https:
-        write_lab_tls(lab_dir)
+        write_lab_tls(lab_dir, server=https_server_certificate)  # "expired": tests/reliability/test_https_validation.py
     log = (lab_dir / "lab.log").open("ab")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]))
     process = subprocess.Popen(
