@@ -17,7 +17,7 @@ from tests.lab.scenarios import PFX_PASSWORD
 from tests.lab.state import read_json, write_json
 from tests.reliability.bad_inputs import WRONG_PASSWORD, BadInput, catalogue, stranger_case, write_bad_files
 from tests.reliability.case_lab import Case, CaseLab
-from tests.reliability.plays import BACKUP_PASSWORD, compliance_play
+from tests.reliability.plays import BACKUP_PASSWORD, compliance_play, run_with_report
 from tests.support.playbook import run_playbook
 
 pytestmark = [pytest.mark.lab]
@@ -105,3 +105,15 @@ def test_non_utf8_connector_name_from_the_server(case_lab: CaseLab, tmp_path: Pa
     if status == "failed":
         assert host in result["msg"] and "Traceback" not in result["msg"]
     assert state_digest(case_lab.dir) == before
+
+
+@pytest.mark.parametrize("playbook", ["compliance.yml", "rollout.yml"])
+def test_an_empty_exchange_group(playbook: str, tmp_path: Path) -> None:
+    """A playbook aimed at an empty ``exchange`` group: Ansible's own message and exit code, no traceback."""
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text("all:\n  children:\n    exchange:\n      hosts: {}\n", encoding="utf-8")
+    run, report = run_with_report(playbook, inventory, tmp_path / "run")
+    assert run.rc == 0, run.output[-3000:]  # what ansible-playbook gives for a play without hosts
+    assert "no hosts matched" in run.output
+    assert "Traceback" not in run.output and "ERROR" not in run.output
+    assert report == {}  # nothing to report: the callback writes no file
