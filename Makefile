@@ -9,13 +9,14 @@ SCENARIO ?= field
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help venv system-deps lint sanity unit integration test demo lab lab-stop bench build clean
+.PHONY: help venv system-deps lint sanity unit integration molecule test demo lab lab-stop bench build clean
 
 help:
 	@echo "make demo   set up, start the lab with the field scenarios, run the nightly check"
 	@echo "make test   set up, then every test suite and lint"
 	@echo "make lab / make lab-stop   start / stop the simulated Exchange lab"
 	@echo "make bench  run the benchmarks (writes bench/results/)"
+	@echo "make build  ansible-galaxy collection build into build/"
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,10 +43,17 @@ unit: venv
 	$(BIN)/pytest -q -n 2 tests/unit tests/contract
 
 integration: venv system-deps
-	$(BIN)/pytest -q tests/integration
+	$(BIN)/pytest -q -n 2 tests/integration tests/evidence tests/fleet tests/reliability
 
+molecule: venv
+	bash tests/support/molecule.sh
+
+# Everything: lint, ansible-test sanity, every pytest suite (unit, contract,
+# evidence, integration against the lab, fleet, reliability, bench smoke),
+# then the Molecule scenarios.
 test: venv system-deps lint sanity
 	$(BIN)/pytest -q -n 2 tests
+	bash tests/support/molecule.sh
 
 lab: venv
 	$(BIN)/python -m tests.lab start --dir $(LAB_DIR) --scenario $(SCENARIO) --inventory inventories/lab/hosts.yml
@@ -56,7 +64,7 @@ lab-stop: venv
 demo: venv
 	bash tests/support/demo.sh
 
-bench: venv
+bench: venv system-deps
 	$(BIN)/python -m bench
 
 build: venv
