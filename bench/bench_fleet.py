@@ -128,7 +128,7 @@ def _print(rows: list[dict[str, Any]]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.bench_fleet", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.bench_fleet", description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--servers", default="100,300,1000", help="comma-separated fleet sizes")
     parser.add_argument("--forks", type=int, default=50)
     parser.add_argument("--json", type=Path, default=RESULTS / "fleet.json")

@@ -85,7 +85,7 @@ window.addEventListener('load', function(){
 
 
 def _thumbprint(rng: random.Random) -> str:
-    return "".join(rng.choice("0123456789ABCDEF") for _ in range(40))
+    return "".join(rng.choice("0123456789ABCDEF") for _unused in range(40))
 
 
 def _certificates(rng: random.Random, name: str) -> list[dict[str, Any]]:
@@ -120,7 +120,7 @@ def _certificates(rng: random.Random, name: str) -> list[dict[str, Any]]:
             "has_private_key": True,
             "services": [],
         }
-        for _ in range(rng.randint(0, 3))
+        for _unused in range(rng.randint(0, 3))
     ]
     return certificates
 
@@ -135,7 +135,7 @@ def _finding(rng: random.Random, code: str, severity: str, name: str) -> dict[st
             "thumbprint": thumbprint,
             "subject": "CN=mail.contoso.com, O=Contoso, L=Seattle, S=Washington, C=US",
             "issuer": "CN=Contoso Issuing CA 1, O=Contoso, C=US",
-            "copies": [{"thumbprint": _thumbprint(rng), "has_private_key": rng.random() < 0.5} for _ in range(2)],
+            "copies": [{"thumbprint": _thumbprint(rng), "has_private_key": rng.random() < 0.5} for _unused in range(2)],
         },
         "fix": "remove" if code == "duplicate_certificate" else "enable_services",
     }
@@ -223,7 +223,9 @@ def load_in_chromium(chromium: str, page: Path, profile: Path) -> tuple[dict[str
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.bench_report", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.bench_report", description=__doc__.split("\n", maxsplit=1)[0]
+    )
     parser.add_argument("--servers", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=5, help="cold browser loads")
     parser.add_argument("--json", type=Path, default=RESULTS / "report.json")
@@ -238,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         page = Path(temp) / "report.html"
         page.write_text(html.replace("</body></html>", MEASURE_JS + "</body></html>"), encoding="utf-8")
         loads = [load_in_chromium(chromium, page, Path(temp) / f"profile-{i}") for i in range(args.repeat)]
-    figures = [f for f, _ in loads]
+    figures = [f for f, _unused in loads]
     filters = {name: median([f["filters"][name]["ms"] for f in figures]) for name in figures[0]["filters"]}
     shown = {name: figures[0]["filters"][name]["shown"] for name in figures[0]["filters"]}
     result = {
@@ -250,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
         "python_render_ms": render_seconds * 1000,
         "loaded_ms_median": median([f["loaded_ms"] for f in figures]),
         "loaded_ms_max": max(f["loaded_ms"] for f in figures),
-        "browser_process_wall_s_median": median([w for _, w in loads]),
+        "browser_process_wall_s_median": median([w for _unused, w in loads]),
         "filter_ms_median": filters,
         "shown_after_filter": shown,
         "target_ms": TARGET_MS,

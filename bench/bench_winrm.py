@@ -134,7 +134,7 @@ def measure_ratio(workdir: Path, hosts: int, repeat: int, forks: int) -> dict[st
     from tests.lab import start_lab
 
     tasks: list[dict[str, Any]] = []
-    for _ in range(repeat):
+    for _unused in range(repeat):
         tasks.append({"name": RAW_TASK, "ansible.builtin.raw": "exit 0"})
         tasks.append({"name": CHECK_TASK, "certwarden.exchange.cert_compliance": compliance_args(), "check_mode": True})
     lab = start_lab(workdir / "lab-ratio", "fleet", hosts=hosts)
@@ -187,7 +187,7 @@ def _print(document: dict[str, Any]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.bench_winrm", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.bench_winrm", description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--hosts", type=int, default=20, help="lab hosts for the ratio (target 2)")
     parser.add_argument("--repeat", type=int, default=5, help="raw/check pairs per host")
     parser.add_argument("--forks", type=int, default=0, help="ansible forks (default: one per host)")

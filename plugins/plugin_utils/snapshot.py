@@ -181,7 +181,7 @@ _CertFields = tuple[str, str, bool, str | None, str | None, bool | None, str | N
 
 def _cert_fields(entry: Any, store: str, index: int) -> _CertFields:
     """The CERT fields, checked: one dict lookup each for well-formed entries, named errors otherwise."""
-    if type(entry) is dict:
+    if isinstance(entry, dict):
         get = entry.get
         fields = (
             get("thumbprint"),
@@ -194,13 +194,13 @@ def _cert_fields(entry: Any, store: str, index: int) -> _CertFields:
         )
         thumbprint, der_b64, has_key, subject, issuer, exportable, friendly = fields
         if (
-            type(thumbprint) is str
-            and type(der_b64) is str
-            and type(has_key) is bool
-            and (subject is None or type(subject) is str)
-            and (issuer is None or type(issuer) is str)
-            and (exportable is None or type(exportable) is bool)
-            and (friendly is None or type(friendly) is str)
+            isinstance(thumbprint, str)
+            and isinstance(der_b64, str)
+            and isinstance(has_key, bool)
+            and (subject is None or isinstance(subject, str))
+            and (issuer is None or isinstance(issuer, str))
+            and (exportable is None or isinstance(exportable, bool))
+            and (friendly is None or isinstance(friendly, str))
         ):
             return fields  # type: ignore[return-value]
     # Anything unusual (another Mapping type, a wrong or missing field) takes the checked path,

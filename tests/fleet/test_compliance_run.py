@@ -49,7 +49,7 @@ def test_the_nightly_run_changes_nothing(nightly: tuple[PlaybookRun, str, str]) 
 
 
 def test_every_server_gets_its_status(nightly: tuple[PlaybookRun, str, str]) -> None:
-    run, _, _ = nightly
+    run, _before, _after = nightly
     report = run.report
     assert report["schema_version"] == 1
     statuses = {s["name"]: s["status"] for s in report["servers"]}
@@ -61,7 +61,7 @@ def test_every_server_gets_its_status(nightly: tuple[PlaybookRun, str, str]) -> 
 
 
 def test_findings_name_the_failures_the_scenarios_built(nightly: tuple[PlaybookRun, str, str]) -> None:
-    run, _, _ = nightly
+    run, _before, _after = nightly
     codes = {s["name"]: {f["code"] for f in s["findings"]} for s in run.report["servers"]}
     assert "duplicate_certificate" in codes["duplicate-no-key"]
     assert "revoked" in codes["duplicate-revoked"]
@@ -76,7 +76,7 @@ def test_findings_name_the_failures_the_scenarios_built(nightly: tuple[PlaybookR
 
 
 def test_junit_is_valid_and_fails_exactly_the_findings(nightly: tuple[PlaybookRun, str, str]) -> None:
-    run, _, _ = nightly
+    run, _before, _after = nightly
     schema = xmlschema.XMLSchema(HERE / "junit.xsd")
     junit = run.report_dir / "junit.xml"
     schema.validate(junit)
@@ -89,7 +89,7 @@ def test_junit_is_valid_and_fails_exactly_the_findings(nightly: tuple[PlaybookRu
 
 
 def test_no_secret_reaches_any_report_file(nightly: tuple[PlaybookRun, str, str], field_lab: LabHandle) -> None:
-    run, _, _ = nightly
+    run, _before, _after = nightly
     password = field_lab.record["pfx_password"]
     lab_password = field_lab.host_info("healthy")["auth"]["password"]
     for name in ("report.json", "junit.xml", "report.html"):

@@ -194,7 +194,7 @@ class WsmanHandler(BaseHTTPRequestHandler):
         if not header.startswith("Basic "):
             return False
         try:
-            user, _, password = base64.b64decode(header[6:]).decode("utf-8").partition(":")
+            user, _unused, password = base64.b64decode(header[6:]).decode("utf-8").partition(":")
         except (binascii.Error, UnicodeDecodeError):
             return False
         return user == self.server.auth.get("user") and password == self.server.auth.get("password")
@@ -434,7 +434,7 @@ class WsmanHandler(BaseHTTPRequestHandler):
 
     def _run_bootstrap(self, command: Command) -> None:
         text = command.stdin.decode("utf-8", "surrogateescape").lstrip("\ufeff")
-        agent_text, _, request_text = text.partition(AGENT_SEPARATOR)
+        agent_text, _unused, request_text = text.partition(AGENT_SEPARATOR)
         version = agent_version_of(agent_text)
         if version is None:
             command.kind = "unknown"

@@ -50,7 +50,7 @@ def test_bench_report_small(tmp_path: Path) -> None:
 
 
 def test_synthetic_fleet_report_has_every_status() -> None:
-    document, html, _ = bench_report.build_report(200)
+    document, html, _unused = bench_report.build_report(200)
     summary = document["summary"]
     assert summary["servers"] == 200
     assert all(summary[status] > 0 for status in ("compliant", "drifting", "failed", "unreachable"))
