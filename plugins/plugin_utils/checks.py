@@ -467,6 +467,10 @@ class Checks:
                 f"(its names: {', '.join(cert.sans) or cert.common_name or 'none'}; 450 4.7.320 Certificate "
                 "validation failed)",
                 {**evidence, "names_not_covered": missing, "sans": list(cert.sans)},
+                # Binding a connector to a certificate without its FQDN breaks it
+                # (450 4.7.320): the declared state contradicts itself, so nothing
+                # is changed until a person picks another certificate or connector.
+                blocker=True,
             )
 
     def desired_bindings(self) -> None:

@@ -65,11 +65,6 @@ def test_catalogue_of_bad_inputs(case_lab: CaseLab, tmp_path: Path) -> None:
     assert state_digest(case_lab.dir) == before, "a bad input changed the server"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine: name_not_covered is found only after the apply; it should block before any change "
-    "(reported to the engine owner, docs/reliability.md)",
-)
 def test_intended_certificate_without_the_connector_fqdn_changes_nothing(case_lab: CaseLab, tmp_path: Path) -> None:
     hosts = case_lab.write_cases([Case("missing-intermediate")], tmp_path / "hosts.yml")
     files = write_bad_files(case_lab.pki, tmp_path / "files")
