@@ -409,6 +409,7 @@ class Checks:
         result = ctx.chain(item.certificate)
         if result.ok:
             self.chain(item, result, evidence, fix=None, blocker=False)
+            self.stray_bundle_certificates(item, result, evidence)
             return
         bundle = self.rem.bundle_chain
         if bundle is not None and bundle.ok:
@@ -447,6 +448,26 @@ class Checks:
             return
         self.chain(item, result, evidence, fix=None, blocker=True)
 
+    def stray_bundle_certificates(self, item: StoredCertificate, result: ChainResult, evidence: dict) -> None:
+        """A bundle certificate that is no link of the intended certificate's chain is a wrong bundle.
+
+        Cross-signed links share the subject of the link they stand for, so
+        membership is by subject; a stray means the user gave another CA's file.
+        """
+        desired = self.ctx.desired
+        if desired is None or not desired.chain:
+            return
+        links = {c.subject_name_der for c in result.path}
+        stray = [c for c in desired.chain if c.subject_name_der not in links]
+        if stray:
+            self.add(
+                "bundle_does_not_chain",
+                f"the certificate bundle (option chain) holds certificates that are not in the chain of the intended "
+                f"certificate {item.thumbprint}: " + ", ".join(f"{c.subject_str} ({c.thumbprint})" for c in stray),
+                {**evidence, "chain": result.to_dict(), "stray": [c.thumbprint for c in stray]},
+                blocker=True,
+            )
+
     def names(self, item: StoredCertificate, evidence: dict) -> None:
         ctx, desired = self.ctx, self.ctx.desired
         if desired is None:  # narrowing for type checkers; callers guarantee it
@@ -480,7 +501,7 @@ class Checks:
         for kind, ref in self.rem.missing_connectors:
             self.add(
                 "connector_not_found",
-                f"there is no {kind} connector {ref!r}"
+                f"there is no {kind} connector {ref!r} (option {kind}_connectors)"
                 + ("" if ctx.snapshot.exchange is not None else " (the Exchange management tools are absent)"),
                 {"kind": kind, "identity": ref},
                 blocker=True,

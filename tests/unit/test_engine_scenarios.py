@@ -112,6 +112,21 @@ def test_cross_signed_intermediate_missing(pki):
     assert run(pki, apply_plan(host, fixed.plan), desired).compliant
 
 
+def test_bundle_from_another_ca_is_a_blocker_even_when_the_host_chain_is_complete(pki):
+    """The wrong file given as option chain is a user error, not something to ignore."""
+    host = bound_to(pki, pki.renewed)
+    desired = want(
+        pki.renewed, chain=(parse_certificate(pki.issuing_ca.der), parse_certificate(pki.enterprise_issuing.der))
+    )
+    analysis = run(pki, host, desired)
+    [bad] = by_code(analysis, "bundle_does_not_chain")
+    assert bad.evidence["stray"] == [pki.enterprise_issuing.thumbprint]
+    assert bad in analysis.blockers and analysis.plan == []
+    # The right bundle (cross-signed links count: they share the subject) is fine.
+    right = want(pki.renewed, chain=tuple(parse_certificate(c.der) for c in (pki.issuing_ca, pki.policy_ca, pki.root)))
+    assert not by_code(run(pki, host, right), "bundle_does_not_chain")
+
+
 def test_bundle_that_does_not_chain_is_a_blocker(pki):
     host = bound_to(pki, pki.renewed, ca=(pki.policy_ca,))
     desired = want(pki.renewed, chain=(parse_certificate(pki.enterprise_issuing.der),))
