@@ -452,17 +452,7 @@ class Snapshot:
                 for name in STORE_NAMES
             },
             "exchange": None,
-            "iis_bindings": [
-                {
-                    "site": b.site,
-                    "binding": b.binding,
-                    "port": b.port,
-                    "host_header": b.host_header,
-                    "thumbprint": b.thumbprint,
-                    "store": b.store,
-                }
-                for b in self.iis_bindings
-            ],
+            "iis_bindings": [_binding_dict(b) for b in self.iis_bindings],
         }
         ex = self.exchange
         if ex is not None:
@@ -542,18 +532,20 @@ class Snapshot:
             },
             "stores": stores,
             "exchange": exchange,
-            "iis_bindings": [
-                {
-                    "site": b.site,
-                    "binding": b.binding,
-                    "port": b.port,
-                    "host_header": b.host_header,
-                    "thumbprint": b.thumbprint,
-                    "store": b.store,
-                }
-                for b in self.iis_bindings
-            ],
+            "iis_bindings": [_binding_dict(b) for b in self.iis_bindings],
         }
+
+
+def _binding_dict(b: IisBinding) -> dict:
+    """An IIS binding as the agent reports it (the same shape in facts and read results)."""
+    return {
+        "site": b.site,
+        "binding": b.binding,
+        "port": b.port,
+        "host_header": b.host_header,
+        "thumbprint": b.thumbprint,
+        "store": b.store,
+    }
 
 
 def _connector_facts(c: Connector) -> dict:
