@@ -194,9 +194,18 @@ def parse_agent_output(rc: int, stdout: bytes, stderr: bytes, *, host: str, oper
     return response
 
 
+# Failures that arrive as connection errors but that a second try cannot
+# mend: TLS verification and rejected credentials (ansible's winrm plugin
+# wraps both in AnsibleConnectionFailure).
+_PERMANENT_MARKERS = ("certificate verify failed", "certificate_verify_failed", "credentials were rejected")
+
+
 def _is_connection_drop(exc: BaseException) -> bool:
     """A dropped or reset connection: ansible's own failure, or requests/urllib3 errors surfacing through pywinrm."""
-    return isinstance(exc, _DROPPED)
+    if not isinstance(exc, _DROPPED):
+        return False
+    text = f"{type(exc).__name__}: {exc}".casefold()
+    return not any(marker in text for marker in _PERMANENT_MARKERS)
 
 
 def _reset(connection: Any) -> None:

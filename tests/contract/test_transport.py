@@ -283,6 +283,25 @@ def test_other_connection_errors_are_reported_without_a_retry() -> None:
     assert len(connection.calls) == 1
 
 
+@pytest.mark.parametrize(
+    "message",
+    [
+        "ssl: HTTPSConnectionPool(host='127.0.0.1', port=5986): Max retries exceeded (Caused by SSLError("
+        "SSLCertVerificationError(1, '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: certificate has "
+        "expired (_ssl.c:1006)')))",
+        "basic: the specified credentials were rejected by the server",
+    ],
+)
+def test_tls_verification_and_rejected_credentials_are_not_retried(message: str) -> None:
+    """ansible's winrm plugin wraps these in AnsibleConnectionFailure, but a second try cannot mend them."""
+    connection = FakeConnection(AnsibleConnectionFailure(message), ok({}))
+    with pytest.raises(AgentError) as raised:
+        run(connection)
+    assert str(raised.value).startswith(f"certwarden agent read on {HOST} failed to run: ")
+    assert raised.value.category == "connection"
+    assert len(connection.calls) == 1
+
+
 def test_an_unknown_operation_never_reaches_the_host() -> None:
     connection = FakeConnection()
     with pytest.raises(AgentError) as raised:
