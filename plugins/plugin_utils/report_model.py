@@ -200,7 +200,11 @@ class FleetReport:
         self.playbook = playbook
         self.started = utc_now_text()
         self.servers: dict[str, ServerRecord] = {}
-        self.serial_plays: dict[str, int] = {}  # play name -> batches started
+        self.serial_plays: dict[str, int] = {}  # play name -> batches that ran anything
+        # Ansible announces every batch of a serial play, even those that run no
+        # task because the play already stopped: a batch counts once a result
+        # arrives in it.
+        self._batch_counted: dict[str, bool] = {}
         self.check_mode = False
 
     def server(self, name: str) -> ServerRecord:
@@ -210,12 +214,19 @@ class FleetReport:
 
     def play_started(self, play: str, serial: bool) -> None:
         if serial:
-            self.serial_plays[play] = self.serial_plays.get(play, 0) + 1
+            self.serial_plays.setdefault(play, 0)
+            self._batch_counted[play] = False
+
+    def _count_batch(self, play: str) -> None:
+        if play in self.serial_plays and not self._batch_counted.get(play, True):
+            self.serial_plays[play] += 1
+            self._batch_counted[play] = True
 
     def add_result(
         self, host: str, action: str | None, *, task: str, play: str, status: str, result: dict[str, Any]
     ) -> bool:
         """Record one result; returns False when it is not a certwarden module's (then only failures count)."""
+        self._count_batch(play)
         module = reported_module(action)
         if module is None:
             if status == "failed" and host in self.servers:
@@ -237,6 +248,7 @@ class FleetReport:
         return True
 
     def add_unreachable(self, host: str, task: str, play: str, msg: str) -> None:
+        self._count_batch(play)
         record = self.server(host)
         record.plays.add(play)
         record.unreachable_msg = f"{task}: {msg}" if task else msg
@@ -248,14 +260,19 @@ class FleetReport:
         play = next(reversed(self.serial_plays))
         reached = [s for s in self.servers.values() if play in s.plays]
         stopped_on = [s["name"] for s in servers if s["status"] in ("failed", "unreachable")]
-        not_reached = sorted(s.name for s in self.servers.values() if play not in s.plays)
+        not_reached = sorted(s.name for s in self.servers.values() if play not in s.plays and s.name not in stopped_on)
         backups = [
             {"server": s["name"], **b} for s in servers if s["name"] in {r.name for r in reached} for b in s["backups"]
         ]
         stopped = bool(stopped_on)
         if stopped:
             advice = (
-                f"The rollout stopped in batch {self.serial_plays[play]} because of {', '.join(stopped_on)}. "
+                (
+                    f"The rollout stopped in batch {self.serial_plays[play]}"
+                    if self.serial_plays[play]
+                    else "The rollout stopped before its first batch"
+                )
+                + f" because of {', '.join(stopped_on)}. "
                 "Fix those servers and run the playbook again (servers already done are left unchanged), "
                 + (f"or continue with --limit '{','.join(stopped_on + not_reached)}'; " if not_reached else "")
                 + "to roll back a server, run certwarden.exchange.cert_restore with the backups listed here."

@@ -167,10 +167,13 @@ def test_a_server_refusing_auth_at_preflight_stops_the_rollout_before_any_change
     for name in hosts:
         assert "apply" not in _kinds(case_lab, name), name
         assert store_contents(case_lab.host_dir(name)) == before[name], name
-    # Preflight is any_errors_fatal: no batch reached a server. (The report may still count the
-    # empty batches ansible started; see docs/reliability.md.)
+    # Preflight is any_errors_fatal: no batch reached a server, and the report counts no batch.
     rollout = report["rollout"]
-    assert rollout is None or (rollout["stopped"] and rollout["completed"] == []), rollout
+    assert rollout is None or (
+        rollout["stopped"] and rollout["completed"] == [] and rollout["batches_started"] == 0
+    ), rollout
+    if rollout is not None:
+        assert refused not in rollout["not_reached"] and rollout["advice"].count(refused) <= 2, rollout
     assert all(servers[name]["status"] != "unreachable" for name in hosts if name != refused)
 
 
