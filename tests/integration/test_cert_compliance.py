@@ -15,37 +15,10 @@ from typing import Any
 import pytest
 
 from tests.lab import state_digest
+from tests.support.lab_plays import COMPLIANCE_TASK, RESTORE_TASK, compliance_play, restore_play
 from tests.support.playbook import PlaybookRun, run_playbook
 
 pytestmark = pytest.mark.lab
-
-COMPLIANCE_TASK = "compliance"
-
-
-def compliance_play(backup_dir: Path, *, extra: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    """The declared state every scenario's hosts must reach (vars come from the lab's inventory)."""
-    args: dict[str, Any] = {
-        "certificate": {
-            "thumbprint": "{{ certwarden_intended_thumbprint }}",
-            "pfx": "{{ certwarden_pfx_path }}",
-            "password": "{{ certwarden_pfx_password }}",
-        },
-        "chain": "{{ certwarden_chain_bundle }}",
-        "services": "{{ certwarden_services }}",
-        "send_connectors": "{{ certwarden_send_connectors }}",
-        "receive_connectors": ["Default Frontend {{ certwarden_computer_name }}"],
-        "hybrid_configuration": True,
-        "backup": {"local_directory": str(backup_dir), "password": "backup-secret-Kq3"},
-        **(extra or {}),
-    }
-    return [
-        {
-            "name": "certificate compliance",
-            "hosts": "exchange",
-            "gather_facts": False,
-            "tasks": [{"name": COMPLIANCE_TASK, "certwarden.exchange.cert_compliance": args}],
-        }
-    ]
 
 
 def codes(result: dict[str, Any], key: str = "findings") -> set[str]:
@@ -137,25 +110,11 @@ def assert_restore_puts_back(
     for host, thumbprints in removed.items():
         for thumbprint in thumbprints:
             assert not store_file(lab, host, thumbprint).exists()
-    play = [
-        {
-            "hosts": "exchange",
-            "gather_facts": False,
-            "tasks": [
-                {
-                    "name": "restore",
-                    "certwarden.exchange.cert_restore": {
-                        "src": str(tmp_path / "backups"),
-                        "password": "backup-secret-Kq3",
-                    },
-                }
-            ],
-        }
-    ]
+    play = restore_play(tmp_path / "backups")
     hosts = ",".join(h for h, t in removed.items() if t)
     check = run_playbook(play, lab.inventory_path, tmp_path / "restore-check", check=True, limit=hosts)
     assert check.rc == 0, check.output
-    for host, result in check.results("restore").items():
+    for host, result in check.results(RESTORE_TASK).items():
         assert sorted(r["thumbprint"] for r in result["restored"]) == sorted(removed[host])
         for thumbprint in removed[host]:
             assert not store_file(lab, host, thumbprint).exists(), "check mode restored"
@@ -166,7 +125,7 @@ def assert_restore_puts_back(
         for thumbprint in thumbprints:
             assert now[thumbprint] == originals[host][thumbprint], f"{host} {thumbprint} not restored byte for byte"
     again = run_playbook(play, lab.inventory_path, tmp_path / "restore-again", limit=hosts)
-    assert all(not r["changed"] for r in again.results("restore").values())
+    assert all(not r["changed"] for r in again.results(RESTORE_TASK).values())
 
 
 def winrm_commands(lab, host: str) -> list[str]:
