@@ -185,7 +185,9 @@ def _print(row: dict[str, Any]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.bench_faulty_fleet", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.bench_faulty_fleet", description=__doc__.split("\n", maxsplit=1)[0]
+    )
     parser.add_argument("--servers", type=int, default=200)
     parser.add_argument("--forks", type=int, default=50)
     parser.add_argument("--faulty-percent", type=float, default=10.0)

@@ -89,7 +89,10 @@ MID_ROLLOUT: dict[str, tuple[dict[str, Any], dict[str, Any] | None, str, tuple[s
 def test_faults_in_a_batch_fail_those_servers_the_rest_finish_the_next_batch_never_starts(
     case_lab: CaseLab, tmp_path: Path
 ) -> None:
-    faulty = [Case(BEFORE_RENEWAL, fault, label, host_vars) for label, (fault, host_vars, _, _) in MID_ROLLOUT.items()]
+    faulty = [
+        Case(BEFORE_RENEWAL, fault, label, host_vars)
+        for label, (fault, host_vars, _status, _words) in MID_ROLLOUT.items()
+    ]
     fine = [Case(BEFORE_RENEWAL, label=f"batch 1 #{n}") for n in (1, 2)]
     later = [Case(BEFORE_RENEWAL, label=f"batch 2 #{n}") for n in (1, 2)]
     inventory = tmp_path / "hosts.yml"
@@ -105,7 +108,7 @@ def test_faults_in_a_batch_fail_those_servers_the_rest_finish_the_next_batch_nev
     assert run.rc != 0
     assert "Traceback" not in run.output and "Traceback" not in _report_text(tmp_path / "faulty")
     servers = _servers(report)
-    for label, (_, _, status, words) in MID_ROLLOUT.items():
+    for label, (_fault, _host_vars, status, words) in MID_ROLLOUT.items():
         name = by_label[label]
         server = servers[name]
         assert server["status"] == status, (label, server["status"], _why(server))
@@ -169,9 +172,9 @@ def test_a_server_refusing_auth_at_preflight_stops_the_rollout_before_any_change
         assert store_contents(case_lab.host_dir(name)) == before[name], name
     # Preflight is any_errors_fatal: no batch reached a server, and the report counts no batch.
     rollout = report["rollout"]
-    assert rollout is None or (
-        rollout["stopped"] and rollout["completed"] == [] and rollout["batches_started"] == 0
-    ), rollout
+    assert rollout is None or (rollout["stopped"] and rollout["completed"] == [] and rollout["batches_started"] == 0), (
+        rollout
+    )
     if rollout is not None:
         assert refused not in rollout["not_reached"] and rollout["advice"].count(refused) <= 2, rollout
     assert all(servers[name]["status"] != "unreachable" for name in hosts if name != refused)
@@ -197,7 +200,7 @@ NIGHTLY: dict[str, tuple[str, dict[str, Any] | None, dict[str, Any] | None, str,
 
 def test_nightly_report_tells_unreachable_from_failed_from_drifting(case_lab: CaseLab, tmp_path: Path) -> None:
     cases = []
-    for label, (kind, fault, host_vars, _, _) in NIGHTLY.items():
+    for label, (kind, fault, host_vars, _status, _words) in NIGHTLY.items():
         gone = bool(host_vars and host_vars.get("ansible_port") == 0)
         cases.append(Case(kind, fault, label, {"ansible_port": _dead_port()} if gone else host_vars))
     inventory = tmp_path / "hosts.yml"
@@ -208,7 +211,7 @@ def test_nightly_report_tells_unreachable_from_failed_from_drifting(case_lab: Ca
     assert "Traceback" not in run.output and "Traceback" not in _report_text(tmp_path / "run")
     servers = _servers(report)
     for name, case in hosts.items():
-        _, _, _, status, words = NIGHTLY[case.label]
+        *_case, status, words = NIGHTLY[case.label]
         server = servers[name]
         assert server["status"] == status, (case.label, server["status"], _why(server))
         if status in ("unreachable", "failed"):
