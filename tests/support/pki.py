@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import ipaddress
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -120,6 +121,7 @@ def make_certificate(
     ca: bool = False,
     path_length: int | None = None,
     sans: tuple[str, ...] = (),
+    ip_sans: tuple[str, ...] = (),
     hash_algorithm: hashes.HashAlgorithm | None = None,
     authority_key_identifier: bool = True,
     server_auth: bool = True,
@@ -182,8 +184,10 @@ def make_certificate(
                 x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
                 critical=False,
             )
-    if sans:
-        builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(s) for s in sans]), critical=False)
+    if sans or ip_sans:
+        names: list[x509.GeneralName] = [x509.DNSName(s) for s in sans]
+        names += [x509.IPAddress(ipaddress.ip_address(a)) for a in ip_sans]
+        builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
     if isinstance(hash_algorithm, hashes.SHA1):
         return Issued(_sign_sha1(builder, signer_key), key)
     cert = builder.sign(signer_key, hash_algorithm or hashes.SHA256())
