@@ -461,14 +461,7 @@ class Snapshot:
                 "version": ex.version,
                 "send_connectors": [_connector_facts(c) for c in ex.send_connectors],
                 "receive_connectors": [_connector_facts(c) for c in ex.receive_connectors],
-                "hybrid_configuration": None
-                if ex.hybrid_configuration is None
-                else {
-                    "tls_certificate_name": ex.hybrid_configuration.tls_certificate_name,
-                    "sending_transport_servers": list(ex.hybrid_configuration.sending_transport_servers),
-                    "receiving_transport_servers": list(ex.hybrid_configuration.receiving_transport_servers),
-                    "edge_transport_servers": list(ex.hybrid_configuration.edge_transport_servers),
-                },
+                "hybrid_configuration": _hybrid_dict(ex.hybrid_configuration),
                 "internal_transport_certificate_thumbprint": ex.internal_transport_thumbprint,
             }
         return facts
@@ -507,14 +500,7 @@ class Snapshot:
                 ],
                 "send_connectors": [_connector_raw(c) for c in ex.send_connectors],
                 "receive_connectors": [_connector_raw(c) for c in ex.receive_connectors],
-                "hybrid_configuration": None
-                if ex.hybrid_configuration is None
-                else {
-                    "tls_certificate_name": ex.hybrid_configuration.tls_certificate_name,
-                    "sending_transport_servers": list(ex.hybrid_configuration.sending_transport_servers),
-                    "receiving_transport_servers": list(ex.hybrid_configuration.receiving_transport_servers),
-                    "edge_transport_servers": list(ex.hybrid_configuration.edge_transport_servers),
-                },
+                "hybrid_configuration": _hybrid_dict(ex.hybrid_configuration),
                 "transport_service": None
                 if ex.transport_service is None
                 else {
@@ -534,6 +520,18 @@ class Snapshot:
             "exchange": exchange,
             "iis_bindings": [_binding_dict(b) for b in self.iis_bindings],
         }
+
+
+def _hybrid_dict(h: HybridConfiguration | None) -> dict | None:
+    """The hybrid configuration as the agent reports it (the same shape in facts and read results)."""
+    if h is None:
+        return None
+    return {
+        "tls_certificate_name": h.tls_certificate_name,
+        "sending_transport_servers": list(h.sending_transport_servers),
+        "receiving_transport_servers": list(h.receiving_transport_servers),
+        "edge_transport_servers": list(h.edge_transport_servers),
+    }
 
 
 def _binding_dict(b: IisBinding) -> dict:
