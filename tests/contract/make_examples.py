@@ -72,6 +72,7 @@ def build(pki: TestPki) -> dict[str, dict]:
     policy_subject = "CN=Certwarden Policy CA, O=Certwarden Trust, C=US"
     root_subject = "CN=Certwarden Test Root CA, O=Certwarden Trust, C=US"
     tls_name = f"<I>{issuing_subject}<S>{leaf_subject}"
+    other_name = "<I>CN=EX01<S>CN=EX01"  # the self-signed certificate's name
 
     stores = {
         "My": [
@@ -177,6 +178,12 @@ def build(pki: TestPki) -> dict[str, dict]:
             "chain missing its policy CA",
             "request": request("read", {}),
             "response": response("read", read_result),
+            # Not part of the exchange: the private keys of this state's certificates
+            # that have one, so that the simulated server can rebuild the state every
+            # example starts from (tests/integration/test_lab_contract.py).
+            "host_keys": {
+                issued.thumbprint: issued.key_pem().decode("ascii") for issued in (pki.leaf, pki.self_signed)
+            },
         },
         "read_without_exchange": {
             "description": "read on a server without the Exchange management tools: exchange is null, not a failure",
@@ -270,20 +277,20 @@ def build(pki: TestPki) -> dict[str, dict]:
     )
     add_apply(
         "apply_enable_services",
-        "enable SMTP and IIS on the renewed certificate",
-        [{"id": "s1", "action": "enable_services", "thumbprint": pki.renewed.thumbprint, "services": ["SMTP", "IIS"]}],
+        "enable IMAP on the bound certificate as well: services are additive (IIS and SMTP stay)",
+        [{"id": "s1", "action": "enable_services", "thumbprint": pki.leaf.thumbprint, "services": ["SMTP", "IMAP"]}],
         [("changed", None, None)],
     )
     add_apply(
         "apply_set_connector",
-        "point the hybrid send and receive connectors at a certificate name",
+        "point the send connector at another certificate name; the receive connector already names its own",
         [
             {
                 "id": "s1",
                 "action": "set_connector",
                 "kind": "send",
                 "identity": "Outbound to Office 365 - 6d5e",
-                "tls_certificate_name": tls_name,
+                "tls_certificate_name": other_name,
             },
             {
                 "id": "s2",
@@ -297,8 +304,8 @@ def build(pki: TestPki) -> dict[str, dict]:
     )
     add_apply(
         "apply_set_hybrid",
-        "set the hybrid configuration's TlsCertificateName",
-        [{"id": "s1", "action": "set_hybrid", "tls_certificate_name": tls_name}],
+        "set the hybrid configuration's TlsCertificateName to another certificate name",
+        [{"id": "s1", "action": "set_hybrid", "tls_certificate_name": other_name}],
         [("changed", None, None)],
     )
     add_apply(
@@ -390,10 +397,10 @@ def build(pki: TestPki) -> dict[str, dict]:
     )
     add_apply(
         "apply_remove",
-        "remove a duplicate from the store directly; removing it again is unchanged",
+        "remove the keyless duplicate from the store directly; removing it again is unchanged",
         [
-            {"id": "s1", "action": "remove", "thumbprint": pki.expired.thumbprint, "store": "My"},
-            {"id": "s2", "action": "remove", "thumbprint": pki.expired.thumbprint, "store": "My"},
+            {"id": "s1", "action": "remove", "thumbprint": pki.renewed.thumbprint, "store": "My"},
+            {"id": "s2", "action": "remove", "thumbprint": pki.renewed.thumbprint, "store": "My"},
         ],
         [("changed", None, None), ("unchanged", None, None)],
     )

@@ -121,6 +121,9 @@ class StepHooks:
         self.drop_after_step = drop_after_step
 
 
+EXCHANGE_ACTIONS = frozenset({"enable_services", "set_connector", "set_hybrid", "set_protocol_logging"})
+
+
 def op_apply(host: HostState, options: dict[str, Any], hooks: StepHooks) -> dict[str, Any]:
     steps = options.get("steps")
     if not isinstance(steps, list) or not all(isinstance(s, dict) for s in steps):
@@ -128,6 +131,9 @@ def op_apply(host: HostState, options: dict[str, Any], hooks: StepHooks) -> dict
     for index, step in enumerate(steps, start=1):
         if step.get("action") not in ACTIONS:
             raise RequestError("bad_request", f"step {index} has unknown action {step.get('action')!r}.")
+    # As the agent does: Exchange is checked before any step runs, so nothing half-runs.
+    if not host.has_exchange and any(step["action"] in EXCHANGE_ACTIONS for step in steps):
+        raise RequestError("exchange_unavailable", "The Exchange management tools are not installed.")
     results: list[dict[str, Any]] = []
     failed = False
     completed = 0
@@ -174,12 +180,14 @@ def op_read_logs(host: HostState, options: dict[str, Any], hooks: StepHooks) -> 
     since = _parse_since(options.get("since"))
     max_bytes = int(options.get("max_bytes") or 50_000_000)
     found = []
+    missing: list[str] = []
     for windows_dir in paths:
         try:
             folder = host.local_path(windows_dir)
         except BadWindowsPath as exc:
             raise RequestError("bad_request", str(exc)) from None
         if not folder.is_dir():
+            missing.append(windows_dir)
             continue
         for file in folder.glob("*.log"):
             modified = dt.datetime.fromtimestamp(file.stat().st_mtime, UTC)
@@ -188,9 +196,11 @@ def op_read_logs(host: HostState, options: dict[str, Any], hooks: StepHooks) -> 
     found.sort(key=lambda item: (item[0], item[1]))
     budget = max_bytes
     files: list[dict[str, Any]] = []
+    dropped = 0
     for modified, windows_path, file in reversed(found):  # newest first while spending the budget
         if budget <= 0:
-            break
+            dropped += 1
+            continue
         data = file.read_bytes()
         truncated = len(data) > budget
         if truncated:
@@ -207,7 +217,7 @@ def op_read_logs(host: HostState, options: dict[str, Any], hooks: StepHooks) -> 
             }
         )
     files.reverse()
-    return {"files": files}
+    return {"files": files, "dropped_files": dropped, "missing_paths": missing}
 
 
 OPERATIONS: dict[str, Callable[[HostState, dict[str, Any], StepHooks], dict[str, Any]]] = {
