@@ -14,7 +14,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from tests.reliability.plays import compliance_args
+from tests.support.lab_plays import compliance_args
 from tests.support.pki import TestPki, key_for, make_certificate, name
 
 WRONG_PASSWORD = "not-the-Pfx-pw-93"

@@ -6,14 +6,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.support.lab_plays import (  # noqa: F401 - re-exported for the reliability suite
-    BACKUP_PASSWORD,
-    COMPLIANCE_TASK,
-    RESTORE_TASK,
-    compliance_args,
-    compliance_play,
-    restore_play,
-)
 from tests.support.playbook import REPO, PlaybookRun, run_playbook
 
 PLAYBOOKS = REPO / "playbooks"

@@ -17,7 +17,8 @@ from tests.lab.scenarios import PFX_PASSWORD
 from tests.lab.state import read_json, write_json
 from tests.reliability.bad_inputs import WRONG_PASSWORD, BadInput, catalogue, stranger_case, write_bad_files
 from tests.reliability.case_lab import Case, CaseLab
-from tests.reliability.plays import BACKUP_PASSWORD, compliance_play, run_with_report
+from tests.reliability.plays import run_with_report
+from tests.support.lab_plays import BACKUP_PASSWORD, compliance_play
 from tests.support.playbook import run_playbook
 
 pytestmark = [pytest.mark.lab]

@@ -25,7 +25,7 @@ import pytest
 from tests.lab.observer import read_observations
 from tests.reliability.case_lab import KINDS, Case, CaseLab, store_contents
 from tests.reliability.matrix import record_row
-from tests.reliability.plays import COMPLIANCE_TASK, RESTORE_TASK, compliance_play, restore_play
+from tests.support.lab_plays import COMPLIANCE_TASK, RESTORE_TASK, compliance_play, restore_play
 from tests.support.playbook import run_playbook
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]

@@ -42,7 +42,7 @@ from tests.lab.scenarios import HostSpec, MyCert
 from tests.lab.state import HostState
 from tests.lab.winnames import tls_certificate_name
 from tests.reliability.case_lab import Case, CaseLab, start_case_lab, store_contents
-from tests.reliability.plays import COMPLIANCE_TASK, compliance_play
+from tests.support.lab_plays import COMPLIANCE_TASK, compliance_play
 from tests.support.playbook import run_playbook
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]

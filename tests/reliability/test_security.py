@@ -26,7 +26,7 @@ from tree_sitter import Language, Node, Parser
 from tests.lab.scenarios import PFX_PASSWORD
 from tests.lab.state import read_json, write_json
 from tests.reliability.case_lab import Case, CaseLab
-from tests.reliability.plays import BACKUP_PASSWORD, COMPLIANCE_TASK, compliance_play
+from tests.support.lab_plays import BACKUP_PASSWORD, COMPLIANCE_TASK, compliance_play
 from tests.support.playbook import run_playbook
 
 pytestmark = [pytest.mark.lab]
