@@ -1,8 +1,9 @@
 """Secrets never show, backups are protected, and connector names stay data.
 
-* A rollout-shaped compliance run at ``-vvvv`` with the report callback: no PFX
-  password, backup password, private key PEM or base64 of a key's DER in the
-  output, the JSON/JUnit/HTML reports or the lab's request log.
+* A rollout-shaped compliance run, and the real rollout playbook with its
+  passwords in Ansible Vault, at ``-vvvv`` with the report callback: no PFX
+  password, backup password, vault password, private key PEM or base64 of a
+  key's DER in the output, the JSON/JUnit/HTML reports or the lab's request log.
 * The lab's PFX backups are PBES2 with AES-256-CBC (OIDs in the PKCS#12), the
   controller copies are mode 0600, and agent.ps1 sets the Administrators+SYSTEM
   ACL with inheritance removed.
@@ -14,18 +15,23 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import tree_sitter_powershell
+import yaml
 from cryptography.hazmat.primitives import serialization
 from tree_sitter import Language, Node, Parser
 
 from tests.lab.scenarios import PFX_PASSWORD
 from tests.lab.state import read_json, write_json
-from tests.reliability.case_lab import Case, CaseLab
+from tests.reliability.case_lab import BEFORE_RENEWAL, Case, CaseLab
+from tests.reliability.plays import PLAYBOOKS
 from tests.support.lab_plays import BACKUP_PASSWORD, COMPLIANCE_TASK, compliance_play
 from tests.support.playbook import run_playbook
 
@@ -149,3 +155,68 @@ def test_agent_builds_no_code_from_strings_and_locks_the_backup_folder() -> None
     step = functions["step-backup"]
     assert "Set-AdministratorsOnlyAcl $directory" in step
     assert "CryptoAlgorithmOption" in step and "AES256_SHA256" in step
+
+
+def test_rollout_with_vaulted_passwords_shows_no_secret_at_vvvv(case_lab: CaseLab, tmp_path: Path) -> None:
+    """The real rollout playbook, the PFX and backup passwords from Ansible Vault, at -vvvv with the report."""
+    hosts = case_lab.write_cases([Case(BEFORE_RENEWAL), Case(BEFORE_RENEWAL)], tmp_path / "hosts.yml")
+    inventory = yaml.safe_load((tmp_path / "hosts.yml").read_text(encoding="utf-8"))
+    group_vars = inventory["all"]["children"]["exchange"]["vars"]
+    group_vars.pop("certwarden_pfx_password")  # only the vault has it
+    (tmp_path / "hosts.yml").write_text(yaml.safe_dump(inventory), encoding="utf-8")
+    vault_password = "vault-Passw0rd-for-the-tests"
+    password_file = tmp_path / "vault-password"
+    password_file.write_text(vault_password + "\n", encoding="utf-8")
+    vaulted = tmp_path / "group_vars" / "exchange.yml"
+    vaulted.parent.mkdir()
+    vaulted.write_text(
+        yaml.safe_dump(
+            {
+                "certwarden_pfx_password": PFX_PASSWORD,
+                "certwarden_backup_password": BACKUP_PASSWORD,
+                "certwarden_backup_local_directory": str(tmp_path / "backups"),
+            }
+        ),
+        encoding="utf-8",
+    )
+    encrypt = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("ansible-vault")),
+            "encrypt",
+            "--vault-password-file",
+            str(password_file),
+            str(vaulted),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert encrypt.returncode == 0, encrypt.stderr
+    assert PFX_PASSWORD not in vaulted.read_text(encoding="utf-8")
+
+    reports = tmp_path / "report"
+    run = run_playbook(
+        PLAYBOOKS / "rollout.yml",
+        tmp_path / "hosts.yml",
+        tmp_path / "run",
+        verbosity=4,
+        env={
+            "ANSIBLE_VAULT_PASSWORD_FILE": str(password_file),
+            "ANSIBLE_CALLBACKS_ENABLED": "certwarden.exchange.compliance_report",
+            "CERTWARDEN_REPORT_DIR": str(reports),
+        },
+        timeout=600,
+    )
+    assert run.rc == 0, run.output[-3000:]
+    report = json.loads((reports / "report.json").read_text(encoding="utf-8"))
+    assert {s["name"]: s["status"] for s in report["servers"]} == dict.fromkeys(hosts, "compliant")
+    assert any(p.suffix == ".pfx" for p in (tmp_path / "backups").rglob("*")), "the old certificates were not backed up"
+    texts = {"stdout+stderr": run.output}
+    texts.update({p.name: p.read_text(encoding="utf-8", errors="replace") for p in sorted(reports.glob("*"))})
+    texts.update(
+        {f"{n} requests.log": (case_lab.host_dir(n) / "requests.log").read_text(encoding="ascii") for n in hosts}
+    )
+    secrets = [PFX_PASSWORD, BACKUP_PASSWORD, vault_password, "PRIVATE KEY", *_key_fingerprints(case_lab)]
+    for where, text in texts.items():
+        for secret in secrets:
+            assert secret not in text, f"{secret[:20]!r}... appears in {where}"
