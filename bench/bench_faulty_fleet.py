@@ -74,7 +74,7 @@ def plan_cases(servers: int, faulty_percent: float) -> list[Any]:
 
 
 def _play(backups: Path) -> list[dict[str, Any]]:
-    from tests.reliability.plays import compliance_play
+    from tests.support.lab_plays import compliance_play
 
     play = compliance_play(backups)
     play[0]["tasks"][0]["name"] = TASK
