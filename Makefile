@@ -48,12 +48,12 @@ integration: venv system-deps
 molecule: venv
 	bash tests/support/molecule.sh
 
-# Everything: lint, ansible-test sanity, every pytest suite (unit, contract,
-# evidence, integration against the lab, fleet, reliability, bench smoke),
-# then the Molecule scenarios.
+# Everything: lint, ansible-test sanity, the Molecule scenarios, then every
+# pytest suite (unit, contract, evidence, integration against the lab, fleet,
+# reliability, bench smoke); pytest's summary line closes the output.
 test: venv system-deps lint sanity
-	$(BIN)/pytest -q -n 2 tests
 	bash tests/support/molecule.sh
+	$(BIN)/pytest -q -n 2 tests
 
 lab: venv
 	$(BIN)/python -m tests.lab start --dir $(LAB_DIR) --scenario $(SCENARIO) --inventory inventories/lab/hosts.yml
