@@ -144,7 +144,7 @@ def run_ansible(
     *,
     forks: int,
     check: bool = False,
-    callbacks: tuple[str, ...] = ("bench_timing", "certwarden.exchange.preload"),
+    callbacks: tuple[str, ...] = ("bench_timing",),
     env: dict[str, str] | None = None,
     timeout: float = 3600,
 ) -> AnsibleRun:

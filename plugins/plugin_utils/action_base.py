@@ -74,6 +74,14 @@ class CertwardenAction(ActionBase):
         """Do the module's work; raise :class:`ModuleFailure` for user errors."""
         raise NotImplementedError
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # Ansible imports action plugins in the controller process and forks a
+        # worker per task: parsing the documentation here, once, means every
+        # worker inherits the parsed spec instead of parsing it again.
+        if cls.MODULE:
+            cls.argument_spec()
+
     @classmethod
     def documentation(cls) -> str:
         module = importlib.import_module(f"{_MODULES_PACKAGE}.{cls.MODULE}")

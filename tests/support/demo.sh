@@ -22,7 +22,7 @@ run() {  # run NAME PLAYBOOK [ARGS...]: one playbook with the fleet report enabl
   shift 2
   echo
   echo "=== $name: ansible-playbook $playbook $*"
-  ANSIBLE_CALLBACKS_ENABLED=certwarden.exchange.preload,certwarden.exchange.compliance_report \
+  ANSIBLE_CALLBACKS_ENABLED=certwarden.exchange.compliance_report \
   CERTWARDEN_REPORT_DIR="$reports/$name" \
   ANSIBLE_DISPLAY_OK_HOSTS=false ANSIBLE_DISPLAY_SKIPPED_HOSTS=false \
     ansible-playbook -i "$inventory" "$playbook" "$@" || true

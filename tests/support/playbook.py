@@ -66,8 +66,7 @@ def run_playbook(
         argv += ["--extra-vars", json.dumps(extra_vars)]
     if verbosity:
         argv.append("-" + "v" * verbosity)
-    # The environment variable replaces ansible.cfg's list: keep the preload the cfg enables.
-    callbacks = [os.environ.get("ANSIBLE_CALLBACKS_ENABLED", ""), "certwarden.exchange.preload", "capture_results"]
+    callbacks = [os.environ.get("ANSIBLE_CALLBACKS_ENABLED", ""), "capture_results"]
     run_env = {
         **os.environ,
         "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
