@@ -20,7 +20,6 @@ import argparse
 import json
 import random
 import re
-import shutil
 import subprocess
 import tempfile
 import time
@@ -28,20 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.lab_runs import RESULTS, machine, median, write_result
+from tests.support.chromium import chromium_path, headless_argv
 
 QUICK_ARGV = ["--servers", "20", "--repeat", "1", "--json", str(RESULTS / "report-quick.json")]
 TARGET_MS = 2000.0
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--window-size=1400,1000",
-]
 # Finding codes a drifting server shows, with their share of drifting servers.
 DRIFT = [
     ("duplicate_certificate", "error", 0.5),
@@ -201,15 +190,11 @@ def build_report(servers: int) -> tuple[dict[str, Any], str, float]:
     return document, html, time.perf_counter() - began
 
 
-def chromium_path() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser")
-
-
 def load_in_chromium(chromium: str, page: Path, profile: Path) -> tuple[dict[str, Any], float]:
     """The measuring script's figures for one cold load of ``page``, and the browser process's wall time."""
     began = time.perf_counter()
     completed = subprocess.run(
-        [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom", page.as_uri()],
+        [*headless_argv(chromium, profile), "--dump-dom", page.as_uri()],
         capture_output=True,
         text=True,
         timeout=120,

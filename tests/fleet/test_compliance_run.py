@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +12,7 @@ import xmlschema
 
 from tests.fleet.conftest import PlaybookRun, run_playbook
 from tests.lab import LabHandle, state_digest
+from tests.support.chromium import chromium_path, headless_argv
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 HERE = Path(__file__).parent
@@ -108,24 +108,12 @@ def test_html_is_self_contained(nightly: tuple[PlaybookRun, str, str]) -> None:
 
 @pytest.mark.chromium
 def test_html_in_headless_chromium(nightly: tuple[PlaybookRun, str, str], tmp_path: Path) -> None:
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    chromium = chromium_path()
     if chromium is None:
         pytest.skip("Debian's chromium is not installed (tests/support/ensure-system-deps.sh installs it)")
     run, _before, _after = nightly
     page = (run.report_dir / "report.html").as_uri()
-    flags = [
-        chromium,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        "--window-size=1400,1000",
-    ]
+    flags = headless_argv(chromium, tmp_path / "profile")
     dom = subprocess.run([*flags, "--dump-dom", page], capture_output=True, text=True, timeout=90, check=True).stdout
 
     def count(element_id: str) -> str:

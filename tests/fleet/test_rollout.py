@@ -7,36 +7,18 @@ import json
 from pathlib import Path
 
 import pytest
-from cryptography import x509
 
 from tests.fleet.conftest import LabStarter, run_playbook
 from tests.lab import LabHandle
+from tests.lab.generations import stage_previous_generation
 from tests.lab.state import HostState
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
 
 def _run_on_previous_certificate(lab: LabHandle) -> None:
-    """Turn a healthy lab into "before the renewal": every server uses the previous certificate.
-
-    The previous certificate (pki 'leaf') has the same issuer and subject as the
-    renewed one, so the connectors' TlsCertificateName already names both.
-    """
-    renewed = lab.record["pki"]["renewed"]
-    previous = x509.load_pem_x509_certificate((lab.dir / "pki" / "leaf.pem").read_bytes())
-    key_pem = (lab.dir / "pki" / "leaf.key").read_bytes()
-    leaf = lab.record["pki"]["leaf"]
-    for name in lab.hosts:
-        host = HostState(lab.host_dir(name))
-        host.remove_certificate("My", renewed)
-        host.add_certificate("My", previous, key_pem, "previous", True)
-        services = host.exchange_certificates()
-        services.pop(renewed, None)
-        services[leaf] = {"services": ["IIS", "SMTP"]}
-        host.write_exchange_certificates(services)
-        host.write_iis_bindings(
-            [dict(b, thumbprint=leaf) if b["thumbprint"] == renewed else b for b in host.iis_bindings()]
-        )
+    """Turn a healthy lab into "before the renewal": every server uses the previous certificate."""
+    stage_previous_generation(lab.dir)
 
 
 def _my(lab: LabHandle, name: str) -> set[str]:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bench import bench_fleet, bench_report, bench_winrm
+from tests.support.chromium import chromium_path
 
 
 @pytest.mark.lab
@@ -40,7 +41,7 @@ def test_bench_fleet_small(tmp_path: Path) -> None:
 
 @pytest.mark.chromium
 def test_bench_report_small(tmp_path: Path) -> None:
-    if bench_report.chromium_path() is None:
+    if chromium_path() is None:
         pytest.skip("Debian's chromium is not installed (tests/support/ensure-system-deps.sh installs it)")
     out = tmp_path / "report.json"
     assert bench_report.main(["--servers", "20", "--repeat", "1", "--json", str(out)]) == 0
