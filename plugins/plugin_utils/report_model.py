@@ -278,7 +278,7 @@ class FleetReport:
                 + "to roll back a server, run certwarden.exchange.cert_restore with the backups listed here."
             )
         else:
-            advice = "The rollout finished on every server."
+            advice = "Every batch finished, on every server."
         return {
             "play": play,
             "batches_started": self.serial_plays[play],
