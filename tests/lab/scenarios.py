@@ -346,6 +346,19 @@ def _write_org(lab_dir: Path, org: str, members: list[HostSpec], pki: TestPki) -
     )
 
 
+def host_record(spec: HostSpec, pki: TestPki) -> dict[str, Any]:
+    """What scenario.json says of one host: who it is, what is broken, the thumbprints that matter."""
+    return {
+        "computer_name": spec.computer_name,
+        "fqdn": spec.fqdn,
+        "org": spec.org,
+        "broken": spec.broken or None,
+        "intended": spec.intended.thumbprint,
+        "intended_label": "rebranded" if spec.intended is pki.rebranded else "renewed",
+        "thumbprints": spec.roles,
+    }
+
+
 def _write_pki(lab_dir: Path, pki: TestPki) -> dict[str, str]:
     """PEM files of every certificate of interest, PFX files of the leaves, and the chain bundle."""
     folder = lab_dir / "pki"
@@ -406,18 +419,7 @@ def build_lab(
             "renewed": tls_certificate_name(pki.renewed.cert),
             "rebranded": tls_certificate_name(pki.rebranded.cert),
         },
-        "hosts": {
-            spec.name: {
-                "computer_name": spec.computer_name,
-                "fqdn": spec.fqdn,
-                "org": spec.org,
-                "broken": spec.broken or None,
-                "intended": spec.intended.thumbprint,
-                "intended_label": "rebranded" if spec.intended is pki.rebranded else "renewed",
-                "thumbprints": spec.roles,
-            }
-            for spec in specs
-        },
+        "hosts": {spec.name: host_record(spec, pki) for spec in specs},
     }
     write_json(lab_dir / "scenario.json", record)
     write_json(lab_dir / "pki.json", {"pfx_password": PFX_PASSWORD, "thumbprints": pki_thumbprints})

@@ -32,6 +32,7 @@ from tests.lab.scenarios import (
     _write_org,
     _write_pki,
     healthy_host,
+    host_record,
 )
 from tests.lab.state import read_json, write_bytes_atomic, write_json
 from tests.support.pki import TestPki
@@ -90,7 +91,7 @@ class CaseLab:
                 customise(spec, case)
             self._write(name, spec, case)
             assigned[name] = case
-            records[name] = _record(spec, self.pki)
+            records[name] = host_record(spec, self.pki)
         for name in self.slots:  # the inventory builder wants a record for every host of the lab
             records.setdefault(name, {"intended": "", "intended_label": "renewed", "thumbprints": {}})
         scenario = read_json(self.dir / "scenario.json")
@@ -131,18 +132,6 @@ def _on_previous_certificate(pki: TestPki, spec: HostSpec) -> None:
     spec.put(MyCert(pki.leaf, services=["IIS", "SMTP"], friendly_name=f"{pki.fqdn} (previous)"))
     spec.iis_thumbprint = pki.leaf.thumbprint
     spec.roles.update(old=pki.leaf.thumbprint)
-
-
-def _record(spec: HostSpec, pki: TestPki) -> dict[str, Any]:
-    return {
-        "computer_name": spec.computer_name,
-        "fqdn": spec.fqdn,
-        "org": spec.org,
-        "broken": spec.broken or None,
-        "intended": spec.intended.thumbprint,
-        "intended_label": "rebranded" if spec.intended is pki.rebranded else "renewed",
-        "thumbprints": spec.roles,
-    }
 
 
 def start_case_lab(folder: Path, hosts: int) -> CaseLab:
