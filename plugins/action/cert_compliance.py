@@ -18,6 +18,7 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils.desired_state 
 
 class ActionModule(CertwardenAction):
     MODULE = "cert_compliance"
+    WARM_UP_ENGINE = True
 
     def _read_file(self, option: str, path: str) -> bytes:
         located = self._find_needle("files", path) if not path.startswith("/") else path

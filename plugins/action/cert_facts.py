@@ -14,6 +14,7 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils.host_agent imp
 
 class ActionModule(CertwardenAction):
     MODULE = "cert_facts"
+    WARM_UP_ENGINE = True
 
     def execute(self, params: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
         host = task_vars.get("inventory_hostname", self._play_context.remote_addr)

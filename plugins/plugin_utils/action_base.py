@@ -9,6 +9,7 @@ every ``no_log`` value from the result as a last line of defence.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from ansible.errors import AnsibleError
@@ -34,6 +35,30 @@ class ModuleFailure(Exception):
         self.details = details
 
 
+def plain_values(value: Any) -> Any:
+    """``value`` rebuilt from plain dicts, lists, strings and numbers.
+
+    ansible-core 2.19 hands action plugins tagged values (a str subclass that
+    carries where the text came from and whether it may be templated). The
+    validator deep-copies its input, and deep-copying those tags cost more
+    than the validation itself (about 1.5 ms a task, measured for issue 7).
+    Anything else (a vaulted value, say) is passed on as it is.
+    """
+    if isinstance(value, Mapping):
+        return {plain_values(k): plain_values(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain_values(v) for v in value]
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    return value
+
+
 class CertwardenAction(ActionBase):
     """Validate, run :meth:`execute`, report; subclasses set ``MODULE``."""
 
@@ -43,6 +68,9 @@ class CertwardenAction(ActionBase):
     REQUIRED_ONE_OF: ClassVar[list[list[str]]] = []
     REQUIRED_TOGETHER: ClassVar[list[list[str]]] = []
     REQUIRED_IF: ClassVar[list[tuple[str, Any, list[str]]]] = []
+    # Modules that analyse a server set this: the class definition then pays a process's
+    # first-analysis cost once, in the main process, for every worker (see warm_up.py).
+    WARM_UP_ENGINE: ClassVar[bool] = False
 
     TRANSFERS_FILES = False
 
@@ -68,7 +96,7 @@ class CertwardenAction(ActionBase):
             # Engine input errors (ValueError subclasses naming the option) and
             # transport errors (AnsibleError naming the host and operation).
             result.update(failed=True, msg=f"{self.MODULE}: {error}")
-        return remove_values(result, no_log_values)
+        return remove_values(result, no_log_values) if no_log_values else result
 
     def execute(self, params: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
         """Do the module's work; raise :class:`ModuleFailure` for user errors."""
@@ -81,6 +109,10 @@ class CertwardenAction(ActionBase):
         # worker inherits the parsed spec instead of parsing it again.
         if cls.MODULE:
             cls.argument_spec()
+        if cls.WARM_UP_ENGINE:
+            from ansible_collections.certwarden.exchange.plugins.plugin_utils.warm_up import warm_up  # noqa: PLC0415
+
+            warm_up()
 
     @classmethod
     def documentation(cls) -> str:
@@ -99,7 +131,7 @@ class CertwardenAction(ActionBase):
             required_one_of=self.REQUIRED_ONE_OF or None,
             required_if=self.REQUIRED_IF or None,
         )
-        validation = validator.validate(self._task.args)
+        validation = validator.validate(plain_values(self._task.args))
         no_log_values = set(validation._no_log_values)
         if validation.error_messages:
             raise ModuleFailure(f"{self.MODULE}: " + "; ".join(validation.error_messages))

@@ -1,0 +1,47 @@
+"""The main-process warm-up (warm_up.py) and the plain copy of task arguments (action_base.plain_values)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ansible._internal._datatag._tags import Origin, TrustedAsTemplate
+from ansible.module_utils._internal._datatag import AnsibleTagHelper
+
+from ansible_collections.certwarden.exchange.plugins.plugin_utils import certificate, chains, names, warm_up
+from ansible_collections.certwarden.exchange.plugins.plugin_utils.action_base import plain_values
+from ansible_collections.certwarden.exchange.plugins.plugin_utils.engine import analyse
+from ansible_collections.certwarden.exchange.plugins.plugin_utils.snapshot import Snapshot
+
+
+def test_the_sample_server_is_a_valid_read_result_that_the_engine_judges_and_plans() -> None:
+    # If the read schema or the engine moves on and the sample no longer parses, the warm-up
+    # would silently warm nothing: this keeps the sample honest.
+    now = dt.datetime.now(dt.UTC)
+    snapshot = Snapshot.from_read_result(warm_up.sample_read_result(now))
+    analysis = analyse(snapshot, warm_up.sample_desired_state(snapshot.store("My")[0].thumbprint), now)
+    codes = sorted(f.code for f in analysis.findings)
+    assert codes == ["connector_mismatch", "service_not_enabled"], codes
+    assert [step.action for step in analysis.plan] == ["enable_services", "set_connector"]
+
+
+def test_warm_up_succeeds_and_leaves_no_cached_state_behind() -> None:
+    warm_up.warm_up.cache_clear()
+    assert warm_up.warm_up() is True
+    assert not certificate._CACHE
+    assert not chains._VERIFIERS
+    assert names._parse_cached.cache_info().currsize == 0
+
+
+def test_plain_values_drops_ansible_tags_and_keeps_every_value() -> None:
+    tagged = AnsibleTagHelper.tag("Outbound", (Origin(path="/play.yml", line_num=3), TrustedAsTemplate()))
+    args = {"send_connectors": [tagged], "hybrid_configuration": True, "expiry_warning_days": 30, "x": None}
+    plain = plain_values(args)
+    assert plain == {**args, "send_connectors": ["Outbound"]}
+    assert type(plain["send_connectors"][0]) is str
+    assert type(plain["hybrid_configuration"]) is bool
+    assert AnsibleTagHelper.tags(plain["send_connectors"][0]) == frozenset()
+
+
+def test_plain_values_passes_unknown_objects_through_unchanged() -> None:
+    marker = object()
+    assert plain_values({"a": marker})["a"] is marker
