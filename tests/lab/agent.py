@@ -13,7 +13,7 @@ from tests.lab.observer import observe
 from tests.lab.smtp_log import log_outbound_sessions
 from tests.lab.state import STORES, HostState, StoredCert
 from tests.lab.steps import ACTIONS, StepFailed
-from tests.lab.winnames import BadWindowsPath, windows_dn
+from tests.lab.winnames import BadWindowsPath
 
 UTC = dt.UTC
 BEGIN = "<<<CERTWARDEN-BEGIN>>>"
@@ -53,8 +53,8 @@ def _cert_entry(cert: StoredCert) -> dict[str, Any]:
     return {
         "thumbprint": cert.thumbprint,
         "der_b64": base64.b64encode(cert.der).decode("ascii"),
-        "subject": windows_dn(cert.cert.subject),
-        "issuer": windows_dn(cert.cert.issuer),
+        "subject": cert.subject_dn,
+        "issuer": cert.issuer_dn,
         "has_private_key": cert.has_private_key,
         "private_key_exportable": cert.exportable if cert.has_private_key else None,
         "friendly_name": cert.friendly_name,

@@ -12,7 +12,6 @@ import datetime as dt
 from cryptography import x509
 
 from tests.lab.state import HostState, StoredCert
-from tests.lab.winnames import windows_dn
 
 UTC = dt.UTC
 _MAX_DEPTH = 8
@@ -73,9 +72,5 @@ def outbound_candidates(host: HostState, tls_name: str) -> list[StoredCert]:
     if parsed is None:
         return []
     issuer, subject = parsed
-    matches = [
-        c
-        for c in host.certificates("My")
-        if windows_dn(c.cert.issuer) == issuer and windows_dn(c.cert.subject) == subject
-    ]
+    matches = [c for c in host.certificates("My") if c.issuer_dn == issuer and c.subject_dn == subject]
     return sorted(matches, key=lambda c: c.cert.not_valid_before_utc, reverse=True)

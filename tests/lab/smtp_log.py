@@ -19,7 +19,7 @@ from typing import Any
 
 from tests.lab.exchange_oracle import outbound_candidates
 from tests.lab.state import HostState
-from tests.lab.winnames import sans, windows_dn
+from tests.lab.winnames import sans
 
 UTC = dt.UTC
 FIELDS = "date-time,connector-id,session-id,sequence-number,local-endpoint,remote-endpoint,event,data,context"
@@ -70,8 +70,8 @@ def _session_lines(host: HostState, connector: dict[str, Any], now: dt.datetime)
         services = host.exchange_certificates().get(chosen.thumbprint, {}).get("services", [])
         lines += [
             ("*", "", "Sending certificate"),
-            ("*", windows_dn(chosen.cert.subject), "Certificate subject"),
-            ("*", windows_dn(chosen.cert.issuer), "Certificate issuer name"),
+            ("*", chosen.subject_dn, "Certificate subject"),
+            ("*", chosen.issuer_dn, "Certificate issuer name"),
             ("*", format(chosen.cert.serial_number, "X"), "Certificate serial number"),
             ("*", chosen.thumbprint, "Certificate thumbprint"),
             ("*", ";".join(sans(chosen.cert)), "Certificate alternate names"),

@@ -12,13 +12,14 @@ import os
 import tempfile
 import threading
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from tests.lab.winnames import map_windows_path, thumbprint
+from tests.lab.winnames import map_windows_path, thumbprint, windows_dn
 
 STORES = ("My", "CA", "Root", "AuthRoot")
 _ORG_LOCKS: dict[Path, threading.RLock] = {}
@@ -76,6 +77,29 @@ class StoredCert:
     def key_path(self) -> Path:
         return self.cer_path.with_suffix(".key")
 
+    @cached_property
+    def subject_dn(self) -> str:
+        return windows_dn(self.cert.subject)
+
+    @cached_property
+    def issuer_dn(self) -> str:
+        return windows_dn(self.cert.issuer)
+
+
+FileStamp = tuple[int, int, int] | None
+# Parsed certificates by .cer path, with the stamps of the .cer, .key and .json they were read
+# from. Every lab write replaces a file (new inode), so an unchanged stamp means unchanged
+# bytes; the cache only saves re-parsing the same DER on every read of a busy fleet.
+_PARSED_CERTS: dict[Path, tuple[tuple[FileStamp, FileStamp, FileStamp], StoredCert]] = {}
+
+
+def _stamp(path: Path) -> FileStamp:
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return None
+    return (info.st_ino, info.st_mtime_ns, info.st_size)
+
 
 class HostState:
     """Reads and writes one host folder; organisation files live under ``<lab>/orgs/<org>``."""
@@ -118,6 +142,15 @@ class HostState:
         return self._load(store, cer) if cer.is_file() else None
 
     def _load(self, store: str, cer: Path) -> StoredCert:
+        stamps = (_stamp(cer), _stamp(cer.with_suffix(".key")), _stamp(cer.with_suffix(".json")))
+        cached = _PARSED_CERTS.get(cer)
+        if cached is not None and cached[0] == stamps and stamps[0] is not None and cached[1].store == store:
+            return cached[1]
+        loaded = self._parse(store, cer)
+        _PARSED_CERTS[cer] = (stamps, loaded)
+        return loaded
+
+    def _parse(self, store: str, cer: Path) -> StoredCert:
         der = cer.read_bytes()
         cert = x509.load_der_x509_certificate(der)
         meta = read_json(cer.with_suffix(".json"), {}) or {}
