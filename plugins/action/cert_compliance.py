@@ -14,11 +14,11 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils.controller_fil
     read_controller_file,
 )
 from ansible_collections.certwarden.exchange.plugins.plugin_utils.desired_state import DesiredState
+from ansible_collections.certwarden.exchange.plugins.plugin_utils.warm_up import warm_up
 
 
 class ActionModule(CertwardenAction):
     MODULE = "cert_compliance"
-    WARM_UP_ENGINE = True
 
     def _read_file(self, option: str, path: str) -> bytes:
         located = self._find_needle("files", path) if not path.startswith("/") else path
@@ -70,3 +70,9 @@ class ActionModule(CertwardenAction):
             diff_mode=self.diff_mode,
             local_backup_directory=backup.get("local_directory"),
         )
+
+
+# Ansible imports action plugins in its main process and forks a worker per host
+# and task: analysing a made-up server here, once, spares every worker the cost
+# of a process's first analysis (see warm_up.py).
+warm_up()

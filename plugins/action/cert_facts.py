@@ -10,11 +10,11 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils.compliance_run
 from ansible_collections.certwarden.exchange.plugins.plugin_utils.desired_state import DesiredState
 from ansible_collections.certwarden.exchange.plugins.plugin_utils.engine import analyse
 from ansible_collections.certwarden.exchange.plugins.plugin_utils.host_agent import read_snapshot
+from ansible_collections.certwarden.exchange.plugins.plugin_utils.warm_up import warm_up
 
 
 class ActionModule(CertwardenAction):
     MODULE = "cert_facts"
-    WARM_UP_ENGINE = True
 
     def execute(self, params: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
         host = task_vars.get("inventory_hostname", self._play_context.remote_addr)
@@ -29,3 +29,9 @@ class ActionModule(CertwardenAction):
             "findings": analysis.to_dict()["findings"],
             "compliant": analysis.compliant,
         }
+
+
+# Ansible imports action plugins in its main process and forks a worker per host
+# and task: analysing a made-up server here, once, spares every worker the cost
+# of a process's first analysis (see warm_up.py).
+warm_up()

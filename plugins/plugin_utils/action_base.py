@@ -68,9 +68,6 @@ class CertwardenAction(ActionBase):
     REQUIRED_ONE_OF: ClassVar[list[list[str]]] = []
     REQUIRED_TOGETHER: ClassVar[list[list[str]]] = []
     REQUIRED_IF: ClassVar[list[tuple[str, Any, list[str]]]] = []
-    # Modules that analyse a server set this: the class definition then pays a process's
-    # first-analysis cost once, in the main process, for every worker (see warm_up.py).
-    WARM_UP_ENGINE: ClassVar[bool] = False
 
     TRANSFERS_FILES = False
 
@@ -109,10 +106,6 @@ class CertwardenAction(ActionBase):
         # worker inherits the parsed spec instead of parsing it again.
         if cls.MODULE:
             cls.argument_spec()
-        if cls.WARM_UP_ENGINE:
-            from ansible_collections.certwarden.exchange.plugins.plugin_utils.warm_up import warm_up  # noqa: PLC0415
-
-            warm_up()
 
     @classmethod
     def documentation(cls) -> str:
