@@ -10,13 +10,15 @@ Target 2, time per server of a check-mode cert_compliance task divided by the
 time of an ``ansible.builtin.raw`` task doing nothing, on the same hosts in the
 same run (tasks alternate, so drift on a shared machine hits both): at most 1.5.
 
-    python -m bench.bench_winrm                       # --hosts 20 --repeat 5
-    python -m bench.bench_winrm --hosts 3 --repeat 1 --json /tmp/x.json   # smoke
+    python -m bench.bench_winrm                       # --hosts 20 --repeat 5 --forks 2,20
+    python -m bench.bench_winrm --skip-counts --phases   # and where each task's time goes
+    python -m bench.bench_winrm --hosts 3 --repeat 1 --forks 2 --json /tmp/x.json   # smoke
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -31,7 +33,7 @@ from bench.lab_runs import (
     write_result,
 )
 
-QUICK_ARGV = ["--hosts", "2", "--repeat", "1", "--json", str(RESULTS / "winrm-quick.json")]
+QUICK_ARGV = ["--hosts", "2", "--repeat", "1", "--forks", "2", "--json", str(RESULTS / "winrm-quick.json")]
 COUNT_SCENARIO = "field"  # nine hosts, each broken in another way: plans of 0 to several steps
 RAW_TASK = "raw no-op"
 CHECK_TASK = "cert_compliance check"
@@ -129,19 +131,15 @@ def count_commands(workdir: Path) -> dict[str, Any]:
     return {"scenario": COUNT_SCENARIO, "hosts": hosts}
 
 
-def measure_ratio(workdir: Path, hosts: int, repeat: int, forks: int) -> dict[str, Any]:
-    """Target 2: per-server time of a check-mode cert_compliance task over a raw no-op, same hosts, same run."""
-    from tests.lab import start_lab
-
+def _ratio_tasks(repeat: int) -> list[dict[str, Any]]:
     tasks: list[dict[str, Any]] = []
     for _unused in range(repeat):
         tasks.append({"name": RAW_TASK, "ansible.builtin.raw": "exit 0"})
         tasks.append({"name": CHECK_TASK, "certwarden.exchange.cert_compliance": compliance_args(), "check_mode": True})
-    lab = start_lab(workdir / "lab-ratio", "fleet", hosts=hosts)
-    try:
-        run = run_ansible(_play("ratio", tasks), lab.inventory_path, workdir / "ratio", forks=forks)
-    finally:
-        lab.stop()
+    return tasks
+
+
+def _ratio_of(run: Any, hosts: int, repeat: int, forks: int) -> dict[str, Any]:
     raw = run.durations(RAW_TASK, "ok")
     check = run.durations(CHECK_TASK, "ok")
     expected = hosts * repeat
@@ -168,6 +166,55 @@ def measure_ratio(workdir: Path, hosts: int, repeat: int, forks: int) -> dict[st
     }
 
 
+def _phase_medians(path: Path) -> dict[str, dict[str, float]]:
+    """Median milliseconds of each phase, for raw tasks and for check tasks (one worker pid = one task)."""
+    per_pid: dict[int, dict[str, float]] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        phases = per_pid.setdefault(record["pid"], {})
+        phases[record["phase"]] = phases.get(record["phase"], 0.0) + record["ms"]
+    kinds: dict[str, dict[str, list[float]]] = {RAW_TASK: {}, CHECK_TASK: {}}
+    for phases in per_pid.values():
+        if "WorkerProcess._run" not in phases:
+            continue  # the main process (the warm-up's calls), not a worker
+        kind = CHECK_TASK if "CertwardenAction.run" in phases else RAW_TASK
+        for phase, ms in phases.items():
+            kinds[kind].setdefault(phase, []).append(ms)
+    return {kind: {phase: median(values) for phase, values in table.items()} for kind, table in kinds.items()}
+
+
+def measure_ratio(workdir: Path, hosts: int, repeat: int, forks_list: list[int], phases: bool) -> dict[str, Any]:
+    """Target 2: per-server time of a check-mode cert_compliance task over a raw no-op, same hosts, same run.
+
+    One run per forks value, on one lab; with ``phases``, one more run (forks 1) with the
+    bench_phases callback, which says where each kind of task spends its time in its worker.
+    """
+    from tests.lab import start_lab
+
+    tasks = _ratio_tasks(repeat)
+    lab = start_lab(workdir / "lab-ratio", "fleet", hosts=hosts)
+    ratios = []
+    phase_table = None
+    try:
+        for forks in forks_list:
+            run = run_ansible(_play("ratio", tasks), lab.inventory_path, workdir / f"ratio-{forks}", forks=forks)
+            ratios.append(_ratio_of(run, hosts, repeat, forks))
+        if phases:
+            phase_log = workdir / "phases.jsonl"
+            run_ansible(
+                _play("ratio", tasks),
+                lab.inventory_path,
+                workdir / "ratio-phases",
+                forks=1,
+                callbacks=("bench_timing", "bench_phases"),
+                env={"CERTWARDEN_BENCH_PHASES": str(phase_log)},
+            )
+            phase_table = _phase_medians(phase_log)
+    finally:
+        lab.stop()
+    return {"runs": ratios, "phases_ms_forks_1": phase_table}
+
+
 def _print(document: dict[str, Any]) -> None:
     counts = document.get("commands")
     if counts:
@@ -177,20 +224,35 @@ def _print(document: dict[str, Any]) -> None:
         for row in counts["hosts"]:
             print(f"{row['host']:<28} {row['planned_steps']:>5} " + " ".join(f"{row[w]:>22}" for w in ways))
     ratio = document.get("ratio")
-    if ratio:
+    for run in (ratio or {}).get("runs", []):
         print(
-            f"\ncheck-mode cert_compliance / raw no-op, {ratio['hosts']} hosts x {ratio['repeat']}, "
-            f"forks {ratio['forks']}: raw {ratio['raw_median_s'] * 1000:.0f} ms, "
-            f"check {ratio['check_median_s'] * 1000:.0f} ms (medians); "
-            f"median pair ratio {ratio['median_pair_ratio']:.2f}, ratio of medians {ratio['ratio_of_medians']:.2f}"
+            f"\ncheck-mode cert_compliance / raw no-op, {run['hosts']} hosts x {run['repeat']}, "
+            f"forks {run['forks']}: raw {run['raw_median_s'] * 1000:.0f} ms, "
+            f"check {run['check_median_s'] * 1000:.0f} ms (medians); "
+            f"median pair ratio {run['median_pair_ratio']:.2f}, ratio of medians {run['ratio_of_medians']:.2f}"
         )
+    phase_table = (ratio or {}).get("phases_ms_forks_1")
+    if phase_table:
+        raw, check = phase_table[RAW_TASK], phase_table[CHECK_TASK]
+        print(f"\nwhere a task's time goes in its worker (forks 1, median ms)\n{'phase':<40} {'raw':>8} {'check':>8}")
+        for name in sorted(set(raw) | set(check), key=lambda phase: -check.get(phase, 0.0)):
+            print(f"{name:<40} {_ms(raw.get(name)):>8} {_ms(check.get(name)):>8}")
+
+
+def _ms(value: float | None) -> str:
+    return "" if value is None else f"{value:.1f}"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.bench_winrm", description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--hosts", type=int, default=20, help="lab hosts for the ratio (target 2)")
     parser.add_argument("--repeat", type=int, default=5, help="raw/check pairs per host")
-    parser.add_argument("--forks", type=int, default=0, help="ansible forks (default: one per host)")
+    parser.add_argument(
+        "--forks",
+        default="2,20",
+        help="comma-separated ansible forks, one ratio run each (default 2,20: the cores, and ten workers per core)",
+    )
+    parser.add_argument("--phases", action="store_true", help="one more run (forks 1) timing each phase of a task")
     parser.add_argument("--skip-counts", action="store_true", help="only the ratio")
     parser.add_argument("--skip-ratio", action="store_true", help="only the command counts")
     parser.add_argument("--json", type=Path, default=RESULTS / "winrm.json")
@@ -201,7 +263,8 @@ def main(argv: list[str] | None = None) -> int:
         if not args.skip_counts:
             document["commands"] = count_commands(workdir)
         if not args.skip_ratio:
-            document["ratio"] = measure_ratio(workdir, args.hosts, args.repeat, args.forks or args.hosts)
+            forks = [int(value) for value in str(args.forks).split(",") if value.strip()]
+            document["ratio"] = measure_ratio(workdir, args.hosts, args.repeat, forks, args.phases)
     _print(document)
     print(f"\nwritten: {write_result('winrm', document, args.json)}")
     return 0

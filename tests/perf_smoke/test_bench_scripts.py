@@ -15,7 +15,7 @@ from tests.support.chromium import chromium_path
 @pytest.mark.slow
 def test_bench_winrm_counts_and_ratio(tmp_path: Path) -> None:
     out = tmp_path / "winrm.json"
-    assert bench_winrm.main(["--hosts", "2", "--repeat", "1", "--json", str(out)]) == 0
+    assert bench_winrm.main(["--hosts", "2", "--repeat", "1", "--forks", "2", "--phases", "--json", str(out)]) == 0
     document = json.loads(out.read_text())
     rows = {row["host"]: row for row in document["commands"]["hosts"]}
     # The counts come from the lab's request log: the module's promise, and the naive playbook's cost.
@@ -24,7 +24,13 @@ def test_bench_winrm_counts_and_ratio(tmp_path: Path) -> None:
     assert rows["duplicate-no-key"]["cert_compliance apply"] == 3
     assert all(row["naive check"] == 5 for row in rows.values())
     assert rows["expiring"]["naive apply"] == 5 + rows["expiring"]["planned_steps"]
-    assert document["ratio"]["hosts"] == 2 and document["ratio"]["median_pair_ratio"] > 0
+    (run,) = document["ratio"]["runs"]
+    assert run["hosts"] == 2 and run["forks"] == 2 and run["median_pair_ratio"] > 0
+    # The phase run saw both kinds of task, and only the check task runs the collection's code.
+    phases = document["ratio"]["phases_ms_forks_1"]
+    assert phases["raw no-op"]["Connection.exec_command"] > 0
+    assert "CertwardenAction.run" not in phases["raw no-op"]
+    assert phases["cert_compliance check"]["analyse"] > 0
 
 
 @pytest.mark.lab
