@@ -24,7 +24,7 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils.engine_errors 
 from ansible_collections.certwarden.exchange.plugins.plugin_utils.findings import Finding, finding
 from ansible_collections.certwarden.exchange.plugins.plugin_utils.protocol_log_cert import (
     ONE_FACT_FIELDS,
-    parse_single_line,
+    parse_single_line_cached,
     split_sans,
 )
 from ansible_collections.certwarden.exchange.plugins.plugin_utils.protocol_log_format import (
@@ -65,30 +65,46 @@ class Session:
     _starttls: bool = field(default=False, repr=False)
 
     def feed(self, record: LogRecord) -> None:
-        self.last_time = record.time or self.last_time
-        self.local_endpoint = self.local_endpoint or record.local_endpoint
-        self.remote_endpoint = self.remote_endpoint or record.remote_endpoint
+        if record.time:
+            self.last_time = record.time
+        if not self.local_endpoint:
+            self.local_endpoint = record.local_endpoint
+        if not self.remote_endpoint:
+            self.remote_endpoint = record.remote_endpoint
         context, data = record.context.strip(), record.data.strip()
         lowered = context.lower()
-        if lowered.startswith("sending certificate"):
-            if len(lowered) > len("sending certificate") or data:
-                self.certificate = parse_single_line(data, context)
+        if context:  # most records (the SMTP conversation) have no context: nothing of the certificate
+            if lowered.startswith("sending certificate"):
+                if len(lowered) > len("sending certificate") or data:
+                    self.certificate = parse_single_line_cached(data, context)
+                    self._collecting = False
+                else:
+                    self.certificate = {"sans": []}
+                    self._collecting = True
+                return
+            if lowered.startswith("received certificate"):
+                # The lines that follow (older format) describe the remote server's certificate:
+                # they must not overwrite the one this server presented.
                 self._collecting = False
-            else:
-                self.certificate = {"sans": []}
-                self._collecting = True
-            return
-        key = ONE_FACT_FIELDS.get(lowered)
-        if key and self._collecting and self.certificate is not None:
-            if key == "sans":
-                self.certificate["sans"] = split_sans(data)
-            elif key in ("thumbprint", "serial"):
-                self.certificate[key] = data.replace(" ", "").upper()
-            else:
-                self.certificate[key] = data
-            return
-        if record.event in (">", "<") and data.upper().startswith("STARTTLS"):
+                return
+            key = ONE_FACT_FIELDS.get(lowered)
+            if key and self._collecting and self.certificate is not None:
+                if key == "sans":
+                    self.certificate["sans"] = split_sans(data)
+                elif key in ("thumbprint", "serial"):
+                    self.certificate[key] = data.replace(" ", "").upper()
+                else:
+                    self.certificate[key] = data
+                return
+        upper = data.upper()
+        if not self._starttls and record.event in (">", "<") and upper.startswith("STARTTLS"):
             self._starttls = True
+        # The regexes below run only on records that can match them: _FAILED and _SUCCEEDED both
+        # need "negotiation" in any case, whose letters match only their ASCII forms under
+        # IGNORECASE, so "NEGOT" is in the uppercased text whenever they match; _MESSAGE is
+        # case-sensitive. The space that joins data and context is in neither needle.
+        if "NEGOT" not in upper and "[Message=" not in data and "negot" not in lowered and "[Message=" not in context:
+            return
         text = f"{data} {context}"
         failed = _FAILED.search(text) or _MESSAGE.search(text)
         if failed:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import NamedTuple
 
 DEFAULT_FIELDS = (
@@ -61,32 +62,85 @@ class FileStats:
 _LOG_TYPE = re.compile(r"#Log-type:\s*SMTP\s+(Send|Receive)", re.IGNORECASE)
 
 
+def _split_one_quoted(line: str) -> list[str] | None:
+    """The fields of a line with one quoted field that is a whole field (``a,"b, c",d``), without csv.
+
+    That is how most quoted lines of Exchange's logs look (a reply or a name
+    holding a comma), and the csv module costs a reader object per line.
+    ``None`` for anything else (more quotes, a quote inside a field, text after
+    the closing quote): the caller asks csv then, so those are split as before.
+    """
+    parts = line.split('"')
+    if len(parts) != 3:
+        return None
+    before, inside, after = parts
+    if (before and before[-1] != ",") or (after and after[0] != ","):
+        return None
+    fields = before[:-1].split(",") if before else []
+    fields.append(inside)
+    if after:
+        fields += after[1:].split(",")
+    return fields
+
+
 def _split(line: str) -> list[str] | None:
     if '"' not in line:
         return line.split(",")
     if line.count('"') % 2:
         return None  # an open quote: the line was cut short
-    return next(csv.reader([line]))
+    # Past the field size limit csv raises; let it, as before.
+    fields = _split_one_quoted(line) if len(line) <= csv.field_size_limit() else None
+    return fields if fields is not None else next(csv.reader([line]))
+
+
+# The columns a LogRecord takes, in its field order.
+_RECORD_COLUMNS = (
+    "date-time",
+    "connector-id",
+    "session-id",
+    "local-endpoint",
+    "remote-endpoint",
+    "event",
+    "data",
+    "context",
+)
+
+
+def _record_picker(fields: tuple[str, ...]) -> Callable[[list[str]], tuple[str, ...]]:
+    """The values of a LogRecord from a line's values, for the columns ``fields`` names (missing: ``""``).
+
+    Decided once per ``#Fields:`` header rather than per line: with every column
+    present (the usual case) one C ``itemgetter`` picks the eight values.
+    """
+    columns = {name: index for index, name in enumerate(fields)}
+    indexes = [columns.get(name) for name in _RECORD_COLUMNS]
+    present = [index for index in indexes if index is not None]
+    if len(present) == len(indexes):
+        return itemgetter(*present)
+    return lambda values: tuple("" if index is None else values[index] for index in indexes)
 
 
 def iter_records(lines: Iterable[str], stats: FileStats) -> Iterator[LogRecord]:
     """Records of one log file; header lines set the columns and the log type."""
-    columns = {name: index for index, name in enumerate(stats.fields)}
+    pick = _record_picker(stats.fields)
+    make = LogRecord._make
+    width = len(stats.fields)
     for raw in lines:
         line = raw.rstrip("\r\n").lstrip("\ufeff")
         if not line:
             continue
-        if line.startswith("#"):
+        if line[0] == "#":
             if line.startswith("#Fields:"):
                 stats.fields = tuple(f.strip() for f in line[len("#Fields:") :].split(","))
-                columns = {name: index for index, name in enumerate(stats.fields)}
+                pick = _record_picker(stats.fields)
+                width = len(stats.fields)
             else:
                 match = _LOG_TYPE.match(line)
                 if match:
                     stats.log_type = match.group(1).lower()
             continue
         values = _split(line)
-        if values is None or len(values) < len(stats.fields):
+        if values is None or len(values) < width:
             # Only the last line of a file being written lacks its newline: that one was cut short.
             if raw.endswith("\n"):
                 stats.malformed_lines += 1
@@ -94,13 +148,4 @@ def iter_records(lines: Iterable[str], stats: FileStats) -> Iterator[LogRecord]:
                 stats.truncated_lines += 1
             continue
         stats.records += 1
-        yield LogRecord(
-            values[columns["date-time"]] if "date-time" in columns else "",
-            values[columns["connector-id"]] if "connector-id" in columns else "",
-            values[columns["session-id"]] if "session-id" in columns else "",
-            values[columns["local-endpoint"]] if "local-endpoint" in columns else "",
-            values[columns["remote-endpoint"]] if "remote-endpoint" in columns else "",
-            values[columns["event"]] if "event" in columns else "",
-            values[columns["data"]] if "data" in columns else "",
-            values[columns["context"]] if "context" in columns else "",
-        )
+        yield make(pick(values))

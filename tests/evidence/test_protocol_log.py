@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import csv
+import itertools
 from pathlib import Path
 
 import pytest
 
+from ansible_collections.certwarden.exchange.plugins.plugin_utils import protocol_log
 from ansible_collections.certwarden.exchange.plugins.plugin_utils.engine_errors import InputError
 from ansible_collections.certwarden.exchange.plugins.plugin_utils.protocol_log import (
     LogSummary,
     log_files,
     summarise_paths,
 )
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.protocol_log_cert import parse_single_line
+from ansible_collections.certwarden.exchange.plugins.plugin_utils.protocol_log_cert import (
+    parse_single_line,
+    parse_single_line_cached,
+)
+from ansible_collections.certwarden.exchange.plugins.plugin_utils.protocol_log_format import _split, _split_one_quoted
 
 HEADER = (
     "#Software: Microsoft Exchange Server\r\n#Version: 15.0.0.0\r\n#Log-type: SMTP {kind} Protocol Log\r\n"
@@ -225,3 +232,78 @@ def test_single_line_form_is_parsed_defensively(data: str, context: str) -> None
     assert parsed["sans"] == ["mail.contoso.com"]
     assert parsed["not_before"].startswith(("11/26/2026", "2026-11-26"))
     assert parsed["not_after"].startswith(("12/26/2027", "2027-12-26"))
+
+
+# The fast paths of the reader must agree with the slow ones they stand in for.
+
+
+def test_quoted_line_fast_split_agrees_with_csv() -> None:
+    # Every line of up to seven characters from these five, with an even number of quotes
+    # (an odd number is a cut line, never split): the fast path or its csv fallback, vs csv.
+    for length in range(1, 8):
+        for chars in itertools.product('a," b', repeat=length):
+            line = "".join(chars)
+            if '"' not in line or line.count('"') % 2:
+                continue
+            assert _split(line) == next(csv.reader([line])), line
+    assert _split_one_quoted('x,"a, b",y') == ["x", "a, b", "y"]
+    assert _split_one_quoted('x,"a""b",y') is None  # a doubled quote: csv's job
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "TLS negotiation failed with error NoCredentials",
+        "tls NEGOTIATION FAILED WITH ERROR UntrustedRoot",
+        "TLS protocol SP_PROT_TLS1_2_CLIENT NeGoTiAtIoN succeeded",
+        "TLS negot\u0130ation failed with error X",  # dotted capital I: matches "i" under IGNORECASE
+        "TLS negot\u0131ation succeeded",  # dotless i: so does this
+        "\ufb05 TLS Negotiation failed with error \u017fomething",  # long s, ligatures around it
+    ],
+)
+def test_failure_prefilter_never_hides_a_match(text: str) -> None:
+    # Session.feed runs the IGNORECASE regexes only when "NEGOT" is in the uppercased text.
+    assert protocol_log._FAILED.search(text) or protocol_log._SUCCEEDED.search(text)
+    assert "NEGOT" in text.upper()
+
+
+def test_single_line_cache_returns_independent_equal_dicts() -> None:
+    data = f"{SUBJECT} {ISSUER} 7B22CC33DD44 {NEW_T} 2026-11-26T00:00:00.000Z 2027-12-26T00:00:00.000Z a.b;c.d"
+    first = parse_single_line_cached(data, NEW_CONTEXT)
+    assert first == parse_single_line(data, NEW_CONTEXT)
+    assert list(first) == list(parse_single_line(data, NEW_CONTEXT))  # same key order
+    first["sans"].append("changed")
+    first["thumbprint"] = "changed"
+    assert parse_single_line_cached(data, NEW_CONTEXT) == parse_single_line(data, NEW_CONTEXT)
+
+
+def test_fields_header_without_some_columns_reads_them_empty(tmp_path: Path) -> None:
+    path = tmp_path / "SEND.log"
+    path.write_text(
+        "#Fields: session-id,event,data,context\n"
+        "S1,+,,\nS1,*,,TLS negotiation failed with error NoCredentials\nS1,-,,Local\n"
+    )
+    [session] = _summary(path, keep="all")["sessions"]
+    assert (session["time"], session["connector"], session["local_endpoint"]) == ("", "", "")
+    assert session["tls_result"] == "NoCredentials"
+
+
+def test_the_remote_certificate_after_received_certificate_is_not_taken_for_the_presented_one(
+    tmp_path: Path,
+) -> None:
+    session = "08DEADBEEF000009"
+    remote = "CN=mail.protection.outlook.com, O=Microsoft Corporation, L=Redmond, S=WA, C=US"
+    lines = [
+        *old_format_failure(session, "40")[:11],
+        _line("40:02", session, 11, "*", "", "Received certificate"),
+        _line("40:02", session, 12, "*", remote, "Certificate subject"),
+        _line("40:02", session, 13, "*", "9" * 40, "Certificate thumbprint"),
+        _line("40:02", session, 14, "*", "", "TLS protocol SP_PROT_TLS1_2_CLIENT negotiation succeeded"),
+        _line("40:03", session, 15, "-", "", "Local"),
+    ]
+    path = tmp_path / "SEND20261128-1.log"
+    path.write_text(HEADER.format(kind="Send") + "".join(lines), newline="")
+    [found] = _summary(path)["sessions"]
+    assert found["tls_result"] == "success"
+    assert found["certificate"]["thumbprint"] == OLD_T
+    assert found["certificate"]["subject"] == SUBJECT
