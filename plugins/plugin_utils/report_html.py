@@ -5,8 +5,11 @@ Layout: fleet summary, the rollout state when there was one, filters (status,
 finding code, free text), a server-by-check matrix, then one collapsible
 section per server with every finding (evidence and fix), its certificates
 with days to expiry, what a remediation changed (diff) and the backups kept.
-Every value is HTML-escaped; the filters are plain JavaScript over data-*
-attributes, so the page works from a file:// URL with no network.
+Every value is HTML-escaped; the filters are plain JavaScript over the matrix
+rows' data-* attributes, so the page works from a file:// URL with no network.
+A server section's body is written inside <noscript> and made into elements
+when the section is first opened (see below); without JavaScript the browser
+shows it as ordinary markup.
 """
 
 from __future__ import annotations
@@ -17,8 +20,19 @@ from typing import Any
 
 from ansible_collections.certwarden.exchange.plugins.plugin_utils.report_model import STATUS_ORDER
 
-# content-visibility: the browser skips laying out server sections that are off screen, which at
-# 1,000 servers takes the page from about 1.9 s to 1.3 s to load (docs/benchmarks.md, bench_report).
+# What keeps 1,000 servers quick to open (docs/report.md, bench/bench_report.py):
+# - the matrix rows and the server sections come in blocks of _BLOCK (a <tbody>, a <div>), each with
+#   content-visibility:auto, so the browser styles and lays out only the blocks on screen, also
+#   while it is still parsing the page. A table lays out all its rows together, so the matrix is a
+#   <table> laid out as blocks of grid rows with fixed column widths and a fixed row height; the
+#   placeholder height of a block is then exact (rows shown x row height);
+# - each server section holds its body (findings, certificates, diffs, backups) inside <noscript>:
+#   with scripting on the parser keeps that as one text node, and the script makes it into elements
+#   when the section is first opened; with scripting off the browser parses it as usual, so the
+#   page shows everything without JavaScript too. It is escaped HTML like the rest of the page.
+_BLOCK = 50
+_ROW_REM = 1.6  # .mx tbody tr height
+_SECTION_REM = 2.32  # a closed server section with its margin (measured in Chromium), for a block's placeholder
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:1.5rem;color:#1d2330;background:#fafbfc}
 h1{font-size:1.4rem;margin:0 0 .3rem}h2{font-size:1.1rem;margin:1.4rem 0 .5rem}
@@ -31,41 +45,88 @@ h1{font-size:1.4rem;margin:0 0 .3rem}h2{font-size:1.1rem;margin:1.4rem 0 .5rem}
 table{border-collapse:collapse;background:#fff;font-size:.82rem}
 th,td{border:1px solid #d8dde6;padding:.25rem .45rem;text-align:left;vertical-align:top}
 th{background:#eef1f5;position:sticky;top:0}
-.matrix td.c{text-align:center}.e{background:#fde2e1}.w{background:#fff4d6}.ok{color:#1a7f37}
+.mx,.mx thead,.mx tbody{display:block}
+.mx{width:max-content;border-left:1px solid #d8dde6}
+.mx thead{position:sticky;top:0;z-index:1}
+.mx tr{display:grid;grid-template-columns:__COLUMNS__}
+.mx tbody{content-visibility:auto;contain-intrinsic-size:0 __BLOCK_REM__rem}
+.mx tbody tr{height:__ROW_REM__rem}
+.mx th,.mx td{position:static;box-sizing:border-box;border-width:0 1px 1px 0}
+.mx td{line-height:1.1rem;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}.mx thead th{border-top-width:1px}
+.mx td:nth-child(n+4){text-align:center;color:#1a7f37}.mx td.e,.mx td.w,.mx td.u{color:inherit}
+.mx td.e{background:#fde2e1}.mx td.w{background:#fff4d6}
 .vcode{writing-mode:vertical-rl;transform:rotate(180deg);white-space:nowrap;font-weight:500}
-details.server{content-visibility:auto;contain-intrinsic-size:auto 2.2rem}
+.servers{content-visibility:auto;contain-intrinsic-size:auto __SECTIONS_REM__rem}
 details.server{background:#fff;border:1px solid #d8dde6;border-radius:6px;margin:.4rem 0;padding:.3rem .7rem}
 details.server>summary{cursor:pointer;font-weight:600}
 .finding{border-left:4px solid #c62828;padding:.2rem .6rem;margin:.5rem 0}
 .finding.warning{border-color:#e0a100}
 pre{background:#f3f5f8;padding:.5rem;overflow:auto;max-height:24rem;font-size:.78rem}
 .badge{display:inline-block;border-radius:3px;padding:0 .35rem;font-size:.75rem;background:#eef1f5;margin-right:.3rem}
-.hidden{display:none}
+.hidden{display:none!important}
 .rollout{background:#fff;border:1px solid #d8dde6;border-left:4px solid #1f6feb;padding:.5rem 1rem}
 """
 
+# The filters read the matrix rows' data-* attributes and show or hide the row and the server
+# section at the same position (matrix block b and section block b hold the same servers), a block
+# when none of its servers is shown, and set each block's placeholder height to what it shows. They
+# write only what changes and read no layout back, so a change costs one layout of what is on screen.
+# A section's body is made from its <noscript> text when it is first opened: a click on its summary
+# or on its name in the matrix, the address #srv-<name>, or any other way that opens it (toggle).
 _JS = """
 (function(){
-  var status=document.getElementById('status-filter');
-  var code=document.getElementById('code-filter');
-  var text=document.getElementById('text-filter');
-  var rows=document.querySelectorAll('#matrix tbody tr');
-  var sections=document.querySelectorAll('details.server');
-  function visible(el){
-    var s=status.value, c=code.value, t=text.value.trim().toLowerCase();
-    if(s && el.getAttribute('data-status')!==s) return false;
-    if(c && (' '+el.getAttribute('data-codes')+' ').indexOf(' '+c+' ')<0) return false;
-    if(t && el.getAttribute('data-name').toLowerCase().indexOf(t)<0) return false;
-    return true;
-  }
+  var d=document, ROW=__ROW_REM__, SECTION=__SECTION_REM__;
+  var status=d.getElementById('status-filter');
+  var code=d.getElementById('code-filter');
+  var text=d.getElementById('text-filter');
+  var blocks=d.getElementById('matrix').tBodies;
+  var groups=d.querySelectorAll('div.servers');
   function apply(){
-    var shown=0;
-    for(var i=0;i<rows.length;i++){var v=visible(rows[i]);rows[i].classList.toggle('hidden',!v);if(v)shown++;}
-    for(var j=0;j<sections.length;j++){sections[j].classList.toggle('hidden',!visible(sections[j]));}
-    document.getElementById('shown-count').textContent=shown;
+    var s=status.value, c=code.value, t=text.value.trim().toLowerCase(), shown=0;
+    for(var b=0;b<blocks.length;b++){
+      var rows=blocks[b].rows, sections=groups[b].children, n=0;
+      for(var i=0;i<rows.length;i++){
+        var r=rows[i], v=!(s && r.getAttribute('data-status')!==s)
+          && !(c && (' '+r.getAttribute('data-codes')+' ').indexOf(' '+c+' ')<0)
+          && !(t && r.getAttribute('data-name').toLowerCase().indexOf(t)<0);
+        if(r.classList.contains('hidden')===v){r.classList.toggle('hidden',!v);sections[i].classList.toggle('hidden',!v);}
+        if(v)n++;
+      }
+      shown+=n;
+      if(blocks[b].shown!==n){
+        blocks[b].shown=n;
+        blocks[b].classList.toggle('hidden',!n);groups[b].classList.toggle('hidden',!n);
+        blocks[b].style.containIntrinsicSize='0 '+(n*ROW)+'rem';
+        groups[b].style.containIntrinsicSize='auto '+(n*SECTION)+'rem';
+      }
+    }
+    d.getElementById('shown-count').textContent=shown;
   }
+  function fill(section){
+    var body=section.querySelector('noscript');
+    if(!body)return;
+    var html=body.textContent;
+    body.remove();
+    section.insertAdjacentHTML('beforeend',html);
+  }
+  function openHash(hash){
+    var id;
+    try{id=decodeURIComponent(hash.slice(1));}catch(err){return;}
+    var section=id&&d.getElementById(id);
+    if(section&&section.classList.contains('server')){fill(section);section.open=true;}
+  }
+  d.addEventListener('toggle',function(e){if(e.target.open&&e.target.classList.contains('server'))fill(e.target);},true);
+  d.addEventListener('click',function(e){
+    if(!e.target.closest)return;
+    var a=e.target.closest('a[href^="#srv-"]'), summary=e.target.closest('details.server>summary');
+    if(a)openHash(a.hash);
+    else if(summary)fill(summary.parentNode);
+  });
+  window.addEventListener('hashchange',function(){openHash(location.hash);});
   status.addEventListener('change',apply);code.addEventListener('change',apply);text.addEventListener('input',apply);
+  for(var b=0;b<blocks.length;b++)blocks[b].shown=blocks[b].rows.length;
   apply();
+  if(location.hash)openHash(location.hash);
 })();
 """
 
@@ -122,34 +183,53 @@ def _min_days(server: dict[str, Any]) -> str:
     return str(min(chosen)) if chosen else ""
 
 
+def _columns(servers: list[dict[str, Any]], codes: list[str]) -> str:
+    """Fixed grid columns for the matrix: every row is a grid of its own, so widths cannot follow the content.
+
+    The name column fits the longest name (about 0.72em a character, padding included); a longer
+    name than 40 characters is cut with an ellipsis in the matrix and shown whole in its title.
+    """
+    longest = min(max((len(s["name"]) for s in servers), default=6), 40)
+    return " ".join([f"{round(longest * 0.72 + 1.4, 1)}em", "6.5rem", "5.5rem", *["1.9rem"] * len(codes)])
+
+
+def _row(server: dict[str, Any], codes: list[str]) -> str:
+    severities: dict[str, str] = {}
+    for finding in server["findings"]:
+        if severities.get(finding["code"]) != "error":
+            severities[finding["code"]] = finding["severity"]
+    unknown = "<td class=u>?</td>" if server["status"] == "unreachable" else "<td>\u2713</td>"
+    cells = []
+    for code in codes:
+        severity = severities.get(code)
+        if severity == "error":
+            cells.append('<td class=e title="error">\u2717</td>')
+        elif severity:
+            cells.append('<td class=w title="warning">!</td>')
+        else:
+            cells.append(unknown)
+    name = _e(server["name"])
+    return (
+        f'<tr {_attrs(server)}><td><a href="#srv-{name}" title="{name}">{name}</a></td>'
+        f"<td class={server['status']}>{server['status']}</td><td>{_min_days(server)}</td>{''.join(cells)}</tr>"
+    )
+
+
+def _blocks(servers: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    return [servers[start : start + _BLOCK] for start in range(0, len(servers), _BLOCK)]
+
+
 def _matrix(servers: list[dict[str, Any]], codes: list[str]) -> str:
     head = "".join(f'<th title="{_e(c)}"><span class="vcode">{_e(c)}</span></th>' for c in codes)
     lines = [
-        '<table class="matrix" id="matrix"><thead><tr><th>Server</th><th>Status</th>'
-        f"<th>Days left (bound)</th>{head}</tr></thead><tbody>"
+        '<table class="mx" id="matrix"><thead><tr><th>Server</th><th>Status</th>'
+        f"<th>Days left (bound)</th>{head}</tr></thead>"
     ]
-    for server in servers:
-        severities: dict[str, str] = {}
-        for finding in server["findings"]:
-            if severities.get(finding["code"]) != "error":
-                severities[finding["code"]] = finding["severity"]
-        cells = []
-        for code in codes:
-            severity = severities.get(code)
-            if severity == "error":
-                cells.append('<td class="c e" title="error">&#x2717;</td>')
-            elif severity:
-                cells.append('<td class="c w" title="warning">!</td>')
-            elif server["status"] == "unreachable":
-                cells.append('<td class="c">?</td>')
-            else:
-                cells.append('<td class="c ok">&#x2713;</td>')
-        anchor = f"srv-{_e(server['name'])}"
-        lines.append(
-            f'<tr {_attrs(server)}><td><a href="#{anchor}">{_e(server["name"])}</a></td>'
-            f'<td class="{server["status"]}">{server["status"]}</td><td>{_min_days(server)}</td>{"".join(cells)}</tr>'
-        )
-    lines.append("</tbody></table>")
+    for block in _blocks(servers):
+        # The last block's placeholder is the rows it has, the others' the CSS default.
+        size = "" if len(block) == _BLOCK else f' style="contain-intrinsic-size:0 {len(block) * _ROW_REM:g}rem"'
+        lines.append(f"<tbody{size}>{''.join(_row(s, codes) for s in block)}</tbody>")
+    lines.append("</table>")
     return "".join(lines)
 
 
@@ -181,11 +261,7 @@ def _certificates(certificates: list[dict[str, Any]]) -> str:
 
 def _server(server: dict[str, Any]) -> str:
     title = server["name"] + (f" ({server['fqdn']})" if server.get("fqdn") else "")
-    parts = [
-        f'<details class="server" id="srv-{_e(server["name"])}" {_attrs(server)}>'
-        f'<summary>{_e(title)} &mdash; <span class="{server["status"]}">{server["status"]}</span>'
-        f"{' &middot; changed' if server['changed'] else ''} &middot; {len(server['findings'])} findings</summary>"
-    ]
+    parts = []
     if server.get("unreachable"):
         parts.append(f'<p class="unreachable">Unreachable: {_e(server["unreachable"])}</p>')
     for error in server["errors"]:
@@ -204,19 +280,38 @@ def _server(server: dict[str, Any]) -> str:
             for b in server["backups"]
         )
         parts.append(f"<h4>Backups</h4><ul>{items}</ul>")
-    parts.append("</details>")
-    return "".join(parts)
+    body = "".join(parts)
+    # Everything in body went through _e, so it holds no "<" but the markup's own and cannot end
+    # the <noscript> early (the parser keeps its content as text up to the first "</noscript").
+    if "</noscript" in body.lower():  # only a change to the markup here could do this
+        raise ValueError("server section body must not contain </noscript")
+    return (
+        f'<details class="server" id="srv-{_e(server["name"])}">'
+        f'<summary>{_e(title)} &mdash; <span class="{server["status"]}">{server["status"]}</span>'
+        f"{' &middot; changed' if server['changed'] else ''} &middot; {len(server['findings'])} findings</summary>"
+        f"<noscript>{body}</noscript></details>"
+    )
 
 
 def render_html(report: dict[str, Any]) -> str:
     servers = sorted(report["servers"], key=lambda s: (STATUS_ORDER.index(s["status"]), s["name"]))
     codes = sorted(report["summary"]["finding_codes"])
     title = f"certwarden compliance report {report.get('playbook') or ''}".strip()
+    sizes = {
+        "__COLUMNS__": _columns(servers, codes),
+        "__BLOCK_REM__": f"{_BLOCK * _ROW_REM:g}",
+        "__SECTIONS_REM__": f"{_BLOCK * _SECTION_REM:g}",
+        "__ROW_REM__": f"{_ROW_REM:g}",
+        "__SECTION_REM__": f"{_SECTION_REM:g}",
+    }
+    css, script = _CSS, _JS
+    for key, value in sizes.items():
+        css, script = css.replace(key, value), script.replace(key, value)
     return "".join(
         [
             '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
             '<meta name="viewport" content="width=device-width,initial-scale=1">',
-            f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>",
+            f"<title>{_e(title)}</title><style>{css}</style></head><body>",
             f"<h1>{_e(title)}</h1>",
             f'<div class="meta">Run {_e(report["started_utc"])} &rarr; {_e(report["finished_utc"])}, '
             f"report schema {report['schema_version']}</div>",
@@ -226,7 +321,7 @@ def render_html(report: dict[str, Any]) -> str:
             _filters(codes),
             _matrix(servers, codes),
             "<h2>Details</h2>",
-            "".join(_server(s) for s in servers),
-            f"<script>{_JS}</script></body></html>\n",
+            "".join(f'<div class="servers">{"".join(_server(s) for s in block)}</div>' for block in _blocks(servers)),
+            f"<script>{script}</script></body></html>\n",
         ]
     )
