@@ -83,11 +83,11 @@ def _exchange(host: HostState, now: dt.datetime) -> dict[str, Any] | None:
         "server": server,
         "version": str(host.info.get("exchange_version", "15.2.1544.4")),
         "certificates": certificates,
-        "send_connectors": host.send_connectors(),
+        "send_connectors": host.send_connectors(shared=True),
         "receive_connectors": [
-            c for c in host.receive_connectors() if str(c.get("server", "")).lower() == server.lower()
+            c for c in host.receive_connectors(shared=True) if str(c.get("server", "")).lower() == server.lower()
         ],
-        "hybrid_configuration": host.hybrid(),
+        "hybrid_configuration": host.hybrid(shared=True),
         "transport_service": {
             "internal_transport_certificate_thumbprint": transport.get("internal_transport_certificate_thumbprint"),
             "send_protocol_log_path": transport.get("send_protocol_log_path"),

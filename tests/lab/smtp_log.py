@@ -103,7 +103,7 @@ def log_outbound_sessions(host: HostState, now: dt.datetime | None = None) -> in
         return 0
     now = now or dt.datetime.now(UTC)
     written = 0
-    for connector in host.send_connectors():
+    for connector in host.send_connectors(shared=True):
         if connector.get("protocol_logging_level") != "Verbose" or connector.get("enabled") is False:
             continue
         if host.computer_name.lower() not in [s.lower() for s in connector.get("source_transport_servers", [])]:

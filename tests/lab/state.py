@@ -60,6 +60,25 @@ def read_json(path: Path, default: Any = None) -> Any:
         return default
 
 
+# Parsed organisation files by path, with the stamp they were read at (see _stamp). In a
+# fleet every server's read parses the same organisation-wide connector lists; sharing the
+# parsed value keeps a read's cost flat as the fleet grows. Callers must not change it.
+_SHARED_JSON: dict[Path, tuple[tuple[int, int, int], Any]] = {}
+
+
+def read_json_shared(path: Path, default: Any = None) -> Any:
+    """:func:`read_json` for readers only: the same parsed object while the file is unchanged."""
+    stamp = _stamp(path)
+    if stamp is None:
+        return default
+    cached = _SHARED_JSON.get(path)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    value = read_json(path, default)
+    _SHARED_JSON[path] = (stamp, value)
+    return value
+
+
 @dataclass(frozen=True)
 class StoredCert:
     """One certificate in one store of the simulated machine."""
@@ -204,14 +223,15 @@ class HostState:
     def write_transport(self, value: dict[str, Any]) -> None:
         write_json(self.dir / "exchange" / "transport.json", value)
 
-    def send_connectors(self) -> list[dict[str, Any]]:
-        return read_json(self.org_dir / "send_connectors.json", []) or []
+    def send_connectors(self, *, shared: bool = False) -> list[dict[str, Any]]:
+        """The organisation's send connectors; ``shared`` (readers only) skips re-parsing an unchanged file."""
+        return (read_json_shared if shared else read_json)(self.org_dir / "send_connectors.json", []) or []
 
-    def receive_connectors(self) -> list[dict[str, Any]]:
-        return read_json(self.org_dir / "receive_connectors.json", []) or []
+    def receive_connectors(self, *, shared: bool = False) -> list[dict[str, Any]]:
+        return (read_json_shared if shared else read_json)(self.org_dir / "receive_connectors.json", []) or []
 
-    def hybrid(self) -> dict[str, Any] | None:
-        return read_json(self.org_dir / "hybrid.json")
+    def hybrid(self, *, shared: bool = False) -> dict[str, Any] | None:
+        return (read_json_shared if shared else read_json)(self.org_dir / "hybrid.json")
 
     def write_org(self, filename: str, value: Any) -> None:
         write_json(self.org_dir / filename, value)
