@@ -101,6 +101,8 @@ def measure(workdir: Path, servers: int, forks: int) -> dict[str, Any]:
         "wall_seconds": run.wall_seconds,
         "controller_cpu_seconds": run.cpu_seconds,
         "peak_rss_mib": run.peak_rss_bytes / MIB,
+        "peak_pss_mib": run.peak_pss_bytes / MIB,
+        "peak_main_rss_mib": run.peak_main_rss_bytes / MIB,
         "peak_processes": run.peak_processes,
         "lab_cpu_seconds": lab_cpu,
         "winrm_commands": sum(len(kinds) for kinds in commands.values()),
@@ -115,13 +117,15 @@ def measure(workdir: Path, servers: int, forks: int) -> dict[str, Any]:
 
 def _print(rows: list[dict[str, Any]]) -> None:
     print(
-        f"{'servers':>7} {'forks':>5} {'wall s':>8} {'ctl CPU s':>9} {'peak RSS MiB':>12} {'lab CPU s':>9} "
+        f"{'servers':>7} {'forks':>5} {'wall s':>8} {'ctl CPU s':>9} {'peak RSS MiB':>12} {'peak PSS MiB':>12} "
+        f"{'main RSS MiB':>12} {'lab CPU s':>9} "
         f"{'ms/server':>9} {'CPU ms/server':>13} {'lab alone reads/s':>17} {'lab start s':>11}"
     )
     for r in rows:
         print(
             f"{r['servers']:>7} {r['forks']:>5} {r['wall_seconds']:>8.1f} {r['controller_cpu_seconds']:>9.1f} "
-            f"{r['peak_rss_mib']:>12.0f} {r['lab_cpu_seconds']:>9.1f} {r['per_server']['wall_ms']:>9.0f} "
+            f"{r['peak_rss_mib']:>12.0f} {r['peak_pss_mib']:>12.0f} {r['peak_main_rss_mib']:>12.0f} "
+            f"{r['lab_cpu_seconds']:>9.1f} {r['per_server']['wall_ms']:>9.0f} "
             f"{r['per_server']['controller_cpu_ms']:>13.0f} {r['lab_alone']['reads_per_second']:>17.0f} "
             f"{r['lab_start_seconds']:>11.1f}"
         )

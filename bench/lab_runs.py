@@ -80,10 +80,18 @@ def command_counts(lab_dir: Path, hosts: list[str]) -> dict[str, list[str]]:
 
 @dataclass
 class TreeSampler:
-    """Samples the summed RSS of a process and all its descendants until stopped (psutil)."""
+    """Samples the summed RSS and PSS of a process and all its descendants until stopped (psutil).
+
+    Forked workers share most of their pages with the process they were forked from, and RSS
+    counts a shared page in every process that maps it; PSS (proportional set size, from
+    /proc/<pid>/smaps_rollup) splits it between them, so the PSS sum is what the tree really
+    holds. ``peak_main_rss`` is the root process alone (it holds every result).
+    """
 
     pid: int
     peak_rss: int = 0
+    peak_pss: int = 0
+    peak_main_rss: int = 0
     peak_processes: int = 0
     samples: int = 0
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -102,17 +110,22 @@ class TreeSampler:
         except psutil.NoSuchProcess:
             return
         while not self._stop.is_set():
-            total = 0
+            total = pss = 0
             try:
                 tree = [root, *root.children(recursive=True)]
             except psutil.NoSuchProcess:
                 break
             for process in tree:
                 try:
-                    total += process.memory_info().rss
+                    memory = process.memory_full_info()
                 except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
                     continue
+                total += memory.rss
+                pss += memory.pss
+                if process is root:
+                    self.peak_main_rss = max(self.peak_main_rss, memory.rss)
             self.peak_rss = max(self.peak_rss, total)
+            self.peak_pss = max(self.peak_pss, pss)
             self.peak_processes = max(self.peak_processes, len(tree))
             self.samples += 1
             self._stop.wait(SAMPLE_SECONDS)
@@ -129,6 +142,8 @@ class AnsibleRun:
     wall_seconds: float
     cpu_seconds: float  # user + system of ansible-playbook and every descendant it reaped
     peak_rss_bytes: int
+    peak_pss_bytes: int
+    peak_main_rss_bytes: int
     peak_processes: int
     timings: list[dict[str, Any]]
     output_path: Path
@@ -191,6 +206,8 @@ def run_ansible(
         wall_seconds=wall,
         cpu_seconds=usage.ru_utime + usage.ru_stime,
         peak_rss_bytes=sampler.peak_rss,
+        peak_pss_bytes=sampler.peak_pss,
+        peak_main_rss_bytes=sampler.peak_main_rss,
         peak_processes=sampler.peak_processes,
         timings=timings,
         output_path=output,

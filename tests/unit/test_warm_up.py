@@ -1,14 +1,19 @@
-"""The main-process warm-up (warm_up.py) and the plain copy of task arguments (action_base.plain_values)."""
+"""What the action plugins do to stay cheap per task: warm_up.py, plain_values, cycle_collection_paused."""
 
 from __future__ import annotations
 
 import datetime as dt
+import gc
 
+import pytest
 from ansible._internal._datatag._tags import Origin, TrustedAsTemplate
 from ansible.module_utils._internal._datatag import AnsibleTagHelper
 
 from ansible_collections.certwarden.exchange.plugins.plugin_utils import certificate, chains, names, warm_up
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.action_base import plain_values
+from ansible_collections.certwarden.exchange.plugins.plugin_utils.action_base import (
+    cycle_collection_paused,
+    plain_values,
+)
 from ansible_collections.certwarden.exchange.plugins.plugin_utils.engine import analyse
 from ansible_collections.certwarden.exchange.plugins.plugin_utils.snapshot import Snapshot
 
@@ -45,3 +50,20 @@ def test_plain_values_drops_ansible_tags_and_keeps_every_value() -> None:
 def test_plain_values_passes_unknown_objects_through_unchanged() -> None:
     marker = object()
     assert plain_values({"a": marker})["a"] is marker
+
+
+def test_cycle_collection_is_paused_inside_and_restored_after() -> None:
+    assert gc.isenabled()
+    with cycle_collection_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+
+
+def test_cycle_collection_stays_off_when_it_was_off() -> None:
+    gc.disable()
+    try:
+        with pytest.raises(RuntimeError), cycle_collection_paused():
+            raise RuntimeError("the task failed")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
