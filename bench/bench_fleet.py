@@ -21,18 +21,19 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from bench.lab_runs import RESULTS, command_counts, compliance_args, machine, run_ansible, write_result
+from bench.lab_runs import (
+    RESULTS,
+    command_counts,
+    compliance_args,
+    lab_cpu_seconds,
+    machine,
+    run_ansible,
+    write_result,
+)
 
 QUICK_ARGV = ["--servers", "3", "--forks", "3", "--json", str(RESULTS / "fleet-quick.json")]
 TASK = "compliance check"
 MIB = 2**20
-
-
-def _lab_cpu(pid: int) -> float:
-    import psutil
-
-    times = psutil.Process(pid).cpu_times()
-    return times.user + times.system
 
 
 def pywinrm_load(lab: Any, concurrency: int) -> dict[str, Any]:
@@ -45,7 +46,7 @@ def pywinrm_load(lab: Any, concurrency: int) -> dict[str, Any]:
     def read(host: str) -> bool:
         return LabClient(lab, host).agent("read", agent_text=agent).rc == 0
 
-    cpu_before = _lab_cpu(lab.process.pid)
+    cpu_before = lab_cpu_seconds(lab.process.pid)
     began = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
         ok = sum(pool.map(read, lab.hosts))
@@ -55,7 +56,7 @@ def pywinrm_load(lab: Any, concurrency: int) -> dict[str, Any]:
         "ok": ok,
         "concurrency": concurrency,
         "wall_seconds": wall,
-        "lab_cpu_seconds": _lab_cpu(lab.process.pid) - cpu_before,
+        "lab_cpu_seconds": lab_cpu_seconds(lab.process.pid) - cpu_before,
         "reads_per_second": len(lab.hosts) / wall,
     }
 
@@ -76,7 +77,7 @@ def measure(workdir: Path, servers: int, forks: int) -> dict[str, Any]:
                 "tasks": [{"name": TASK, "certwarden.exchange.cert_compliance": compliance_args()}],
             }
         ]
-        cpu_before = _lab_cpu(lab.process.pid)
+        cpu_before = lab_cpu_seconds(lab.process.pid)
         run = run_ansible(
             play,
             lab.inventory_path,
@@ -86,7 +87,7 @@ def measure(workdir: Path, servers: int, forks: int) -> dict[str, Any]:
             callbacks=("bench_timing", "certwarden.exchange.compliance_report"),
             env={"CERTWARDEN_REPORT_DIR": str(workdir / f"report-{servers}")},
         )
-        lab_cpu = _lab_cpu(lab.process.pid) - cpu_before
+        lab_cpu = lab_cpu_seconds(lab.process.pid) - cpu_before
         commands = command_counts(lab.dir, lab.hosts)
         load = pywinrm_load(lab, forks)
     finally:

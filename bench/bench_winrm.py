@@ -27,6 +27,7 @@ from bench.lab_runs import (
     RESULTS,
     command_counts,
     compliance_args,
+    lab_cpu_seconds,
     machine,
     median,
     run_ansible,
@@ -183,6 +184,26 @@ def _phase_medians(path: Path) -> dict[str, dict[str, float]]:
     return {kind: {phase: median(values) for phase, values in table.items()} for kind, table in kinds.items()}
 
 
+def _cpu_per_task(lab: Any, workdir: Path, task: dict[str, Any], repeat: int, forks: int) -> dict[str, float]:
+    """Controller and lab CPU per server for one task: a run of 1 + 2 x ``repeat`` copies minus a run of 1.
+
+    The difference removes what every run pays once (starting ansible-playbook, parsing, the
+    warm-up); controller CPU is ansible-playbook and every worker it reaped.
+    """
+    spent = {}
+    extra = 2 * repeat
+    for copies in (1, 1 + extra):
+        before = lab_cpu_seconds(lab.process.pid)
+        run = run_ansible(_play("cpu", [task] * copies), lab.inventory_path, workdir / f"cpu-{copies}", forks=forks)
+        if run.rc != 0:
+            raise RuntimeError(f"the CPU run failed (exit {run.rc}); see {run.output_path}")
+        spent[copies] = (run.cpu_seconds, lab_cpu_seconds(lab.process.pid) - before)
+    tasks = len(lab.hosts) * extra
+    controller = (spent[1 + extra][0] - spent[1][0]) / tasks * 1000
+    lab_ms = (spent[1 + extra][1] - spent[1][1]) / tasks * 1000
+    return {"controller_ms": controller, "lab_ms": lab_ms, "total_ms": controller + lab_ms}
+
+
 def measure_ratio(workdir: Path, hosts: int, repeat: int, forks_list: list[int], phases: bool) -> dict[str, Any]:
     """Target 2: per-server time of a check-mode cert_compliance task over a raw no-op, same hosts, same run.
 
@@ -195,6 +216,7 @@ def measure_ratio(workdir: Path, hosts: int, repeat: int, forks_list: list[int],
     lab = start_lab(workdir / "lab-ratio", "fleet", hosts=hosts)
     ratios = []
     phase_table = None
+    cpu: dict[str, Any] = {}
     try:
         for forks in forks_list:
             run = run_ansible(_play("ratio", tasks), lab.inventory_path, workdir / f"ratio-{forks}", forks=forks)
@@ -210,9 +232,18 @@ def measure_ratio(workdir: Path, hosts: int, repeat: int, forks_list: list[int],
                 env={"CERTWARDEN_BENCH_PHASES": str(phase_log)},
             )
             phase_table = _phase_medians(phase_log)
+        # CPU per server-task, which is what the ratio measures once the workers queue for the cores.
+        forks = max(forks_list)
+        raw_task, check_task = tasks[0], tasks[1]
+        cpu = {
+            "forks": forks,
+            RAW_TASK: _cpu_per_task(lab, workdir / "cpu-raw", raw_task, repeat, forks),
+            CHECK_TASK: _cpu_per_task(lab, workdir / "cpu-check", check_task, repeat, forks),
+        }
+        cpu["ratio"] = cpu[CHECK_TASK]["total_ms"] / cpu[RAW_TASK]["total_ms"]
     finally:
         lab.stop()
-    return {"runs": ratios, "phases_ms_forks_1": phase_table}
+    return {"runs": ratios, "phases_ms_forks_1": phase_table, "cpu_per_task": cpu}
 
 
 def _print(document: dict[str, Any]) -> None:
@@ -230,6 +261,16 @@ def _print(document: dict[str, Any]) -> None:
             f"forks {run['forks']}: raw {run['raw_median_s'] * 1000:.0f} ms, "
             f"check {run['check_median_s'] * 1000:.0f} ms (medians); "
             f"median pair ratio {run['median_pair_ratio']:.2f}, ratio of medians {run['ratio_of_medians']:.2f}"
+        )
+    cpu = (ratio or {}).get("cpu_per_task")
+    if cpu:
+        print(
+            f"\nCPU per server-task (forks {cpu['forks']}), controller + lab: "
+            + "; ".join(
+                f"{kind} {cpu[kind]['controller_ms']:.0f} + {cpu[kind]['lab_ms']:.1f} ms"
+                for kind in (RAW_TASK, CHECK_TASK)
+            )
+            + f"; ratio {cpu['ratio']:.2f}"
         )
     phase_table = (ratio or {}).get("phases_ms_forks_1")
     if phase_table:

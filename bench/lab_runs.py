@@ -57,6 +57,14 @@ def machine() -> dict[str, Any]:
     }
 
 
+def lab_cpu_seconds(pid: int) -> float:
+    """User + system CPU the lab process has used so far."""
+    import psutil
+
+    times = psutil.Process(pid).cpu_times()
+    return times.user + times.system
+
+
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 

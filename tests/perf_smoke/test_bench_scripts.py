@@ -31,6 +31,8 @@ def test_bench_winrm_counts_and_ratio(tmp_path: Path) -> None:
     assert phases["raw no-op"]["Connection.exec_command"] > 0
     assert "CertwardenAction.run" not in phases["raw no-op"]
     assert phases["cert_compliance check"]["analyse"] > 0
+    cpu = document["ratio"]["cpu_per_task"]  # too few tasks here for the figures to mean anything
+    assert set(cpu) == {"forks", "raw no-op", "cert_compliance check", "ratio"}
 
 
 @pytest.mark.lab
