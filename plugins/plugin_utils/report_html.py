@@ -293,6 +293,12 @@ def _server(server: dict[str, Any]) -> str:
     )
 
 
+def _section_block(block: list[dict[str, Any]]) -> str:
+    # As for the matrix: a short (last) block's placeholder is the sections it has, not 50.
+    size = "" if len(block) == _BLOCK else f' style="contain-intrinsic-size:auto {len(block) * _SECTION_REM:g}rem"'
+    return f'<div class="servers"{size}>{"".join(_server(s) for s in block)}</div>'
+
+
 def render_html(report: dict[str, Any]) -> str:
     servers = sorted(report["servers"], key=lambda s: (STATUS_ORDER.index(s["status"]), s["name"]))
     codes = sorted(report["summary"]["finding_codes"])
@@ -321,7 +327,7 @@ def render_html(report: dict[str, Any]) -> str:
             _filters(codes),
             _matrix(servers, codes),
             "<h2>Details</h2>",
-            "".join(f'<div class="servers">{"".join(_server(s) for s in block)}</div>' for block in _blocks(servers)),
+            "".join(_section_block(block) for block in _blocks(servers)),
             f"<script>{script}</script></body></html>\n",
         ]
     )

@@ -58,12 +58,16 @@ def test_hostile_values_stay_text() -> None:
 def test_matrix_blocks_and_sections_line_up() -> None:
     html = render_html(_hostile_report())
     blocks = re.findall(r"<tbody[^>]*>(.*?)</tbody>", _matrix(html), re.S)
-    groups = re.findall(r'<div class="servers">(.*?</noscript></details>)</div>', html, re.S)
+    groups = re.findall(r'<div class="servers"[^>]*>(.*?</noscript></details>)</div>', html, re.S)
     assert len(blocks) == len(groups) == -(-SERVERS // 50)
     for block, group in zip(blocks, groups, strict=True):
         names = re.findall(r'<tr data-status="[^"]*" data-codes="[^"]*" data-name="([^"]*)"', block)
         ids = re.findall(r'<details class="server" id="srv-([^"]*)"', group)
         assert names == ids
+    # Each block's placeholder height is what it holds: the full ones take the CSS default, the last
+    # (120 = 2 x 50 + 20) says its own, in the matrix and in the sections alike.
+    assert re.findall(r'<tbody style="contain-intrinsic-size:0 ([\d.]+)rem">', html) == ["32"]
+    assert re.findall(r'<div class="servers" style="contain-intrinsic-size:auto ([\d.]+)rem">', html) == ["46.4"]
 
 
 def test_fleet_without_findings_and_empty_fleet_have_valid_matrix_columns() -> None:
