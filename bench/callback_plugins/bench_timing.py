@@ -44,7 +44,14 @@ class CallbackModule(CallbackBase):
         began = self._started.pop((host, task._uuid), None)
         if self._out is None or began is None:
             return
-        record = {"host": host, "task": task.get_name(), "status": status, "seconds": ended - began}
+        record = {
+            "host": host,
+            "task": task.get_name(),
+            "status": status,
+            "seconds": ended - began,
+            "started": began,  # perf_counter of the main process: comparable within one run
+            "ended": ended,
+        }
         self._out.write(json.dumps(record) + "\n")
 
     def v2_runner_on_ok(self, result: Any) -> None:
