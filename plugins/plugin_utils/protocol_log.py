@@ -62,7 +62,6 @@ class Session:
     tls_result: str | None = None  # success | NoCredentials | UnknownCredentials | UntrustedRoot | other
     tls_error: str | None = None
     _collecting: bool = field(default=False, repr=False)
-    _starttls: bool = field(default=False, repr=False)
 
     def feed(self, record: LogRecord) -> None:
         if record.time:
@@ -97,8 +96,6 @@ class Session:
                     self.certificate[key] = data
                 return
         upper = data.upper()
-        if not self._starttls and record.event in (">", "<") and upper.startswith("STARTTLS"):
-            self._starttls = True
         # The regexes below run only on records that can match them: _FAILED and _SUCCEEDED both
         # need "negotiation" in any case, whose letters match only their ASCII forms under
         # IGNORECASE, so "NEGOT" is in the uppercased text whenever they match; _MESSAGE is
