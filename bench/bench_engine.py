@@ -37,18 +37,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-for entry in (str(REPO), str(REPO / "collections")):
-    if entry not in sys.path:
-        sys.path.insert(0, entry)
+from cryptography import x509
 
-from cryptography import x509  # noqa: E402
-
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.desired_state import DesiredState  # noqa: E402
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.engine import analyse, clear_caches  # noqa: E402
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.snapshot import Snapshot  # noqa: E402
-from tests.support.pki import Issued, TestPki, key_for, make_certificate, name  # noqa: E402
-from tests.support.snapshots import (  # noqa: E402
+from ansible_collections.certwarden.exchange.plugins.plugin_utils.desired_state import DesiredState
+from ansible_collections.certwarden.exchange.plugins.plugin_utils.engine import analyse, clear_caches
+from ansible_collections.certwarden.exchange.plugins.plugin_utils.snapshot import Snapshot
+from tests.support.pki import Issued, TestPki, key_for, make_certificate, name
+from tests.support.snapshots import (
     cert_entry,
     host_snapshot,
     iis_binding,
@@ -57,6 +52,7 @@ from tests.support.snapshots import (  # noqa: E402
     tls_name,
 )
 
+REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results"
 QUICK_ARGV = ["--quick"]
 # A fixed moment, so that the cached certificate set stays valid between runs.

@@ -40,17 +40,13 @@ import time
 import tracemalloc
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-for entry in (str(REPO), str(REPO / "collections")):
-    if entry not in sys.path:
-        sys.path.insert(0, entry)
-
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.protocol_log import (  # noqa: E402
+from ansible_collections.certwarden.exchange.plugins.plugin_utils.protocol_log import (
     LogSummary,
     log_files,
     summarise_paths,
 )
 
+REPO = Path(__file__).resolve().parents[1]
 FIELDS = "date-time,connector-id,session-id,sequence-number,local-endpoint,remote-endpoint,event,data,context"
 SUBJECT = "CN=mail.contoso.com, O=Contoso Ltd, L=Redmond, S=Washington, C=US"
 ISSUER = "CN=Certwarden TLS Issuing CA 1, O=Certwarden Trust, S=Washington, C=US"

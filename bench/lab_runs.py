@@ -26,11 +26,6 @@ CALLBACKS = REPO / "bench" / "callback_plugins"
 ANSIBLE_PLAYBOOK = str(Path(sys.executable).with_name("ansible-playbook"))
 SAMPLE_SECONDS = 0.1
 
-# The collection resolves from the checkout, as under pytest (pythonpath = collections, .).
-for _path in (str(REPO / "collections"), str(REPO)):
-    if _path not in sys.path:
-        sys.path.insert(0, _path)
-
 
 def machine() -> dict[str, Any]:
     """Enough about this machine to read a figure: cores, memory, CPU model, versions, load."""
