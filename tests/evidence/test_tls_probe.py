@@ -13,20 +13,25 @@ from tests.support.pki import TestPki
 from tests.support.smtp_servers import free_port, write_bundle
 
 
-def _probe(servers: Servers, case: str, ca_bundle: Path, **extra: object) -> dict:
-    port, tls = servers.endpoint(case)
+def _params(port: int, ca_bundle: Path, **overrides: object) -> dict:
+    """run_probe's parameters, as the action plugin passes them, for a server on 127.0.0.1."""
     params = {
         "host": "127.0.0.1",
         "port": port,
-        "tls": tls,
+        "tls": "starttls",
         "server_name": "mail.contoso.com",
         "helo_name": "probe.test",
         "expected_thumbprint": None,
         "ca_bundle": str(ca_bundle),
         "timeout": 10,
     }
-    params.update(extra)
-    return run_probe(params)
+    params.update(overrides)
+    return params
+
+
+def _probe(servers: Servers, case: str, ca_bundle: Path, **extra: object) -> dict:
+    port, tls = servers.endpoint(case)
+    return run_probe(_params(port, ca_bundle, tls=tls, **extra))
 
 
 def _codes(result: dict) -> list[str]:
@@ -140,16 +145,7 @@ def test_cross_signed_root_completes_the_path(pki: TestPki, pem_dir: Path) -> No
     legacy = write_bundle(pem_dir, "legacy_and_cross", [pki.legacy_root, pki.cross_root])
     with_cross = write_chain_pem(pem_dir, "with_cross", pki.leaf, (*pki.chain, pki.cross_root))
     with aiosmtpd_server(with_cross) as server:
-        params = {
-            "host": "127.0.0.1",
-            "port": server.port,
-            "tls": "starttls",
-            "server_name": "mail.contoso.com",
-            "helo_name": None,
-            "expected_thumbprint": None,
-            "ca_bundle": str(legacy),
-            "timeout": 10,
-        }
+        params = _params(server.port, legacy, helo_name=None)
         assert run_probe(params)["compliant"] is True
     without = write_chain_pem(pem_dir, "without_cross", pki.leaf, pki.chain)
     with aiosmtpd_server(without) as server:
@@ -161,46 +157,19 @@ def test_cross_signed_root_completes_the_path(pki: TestPki, pem_dir: Path) -> No
 
 @pytest.mark.parametrize("value", ["", "12345", "Z" * 40, "A" * 41])
 def test_bad_expected_thumbprint_names_the_option(value: str, trust_root: Path) -> None:
-    params = {
-        "host": "127.0.0.1",
-        "port": 25,
-        "tls": "starttls",
-        "server_name": None,
-        "helo_name": None,
-        "expected_thumbprint": value,
-        "ca_bundle": str(trust_root),
-        "timeout": 10,
-    }
+    params = _params(25, trust_root, server_name=None, helo_name=None, expected_thumbprint=value)
     with pytest.raises(InputError, match="expected_thumbprint"):
         run_probe(params)
 
 
 def test_connection_refused_is_a_clear_sentence(trust_root: Path) -> None:
     port = free_port()
-    params = {
-        "host": "127.0.0.1",
-        "port": port,
-        "tls": "starttls",
-        "server_name": None,
-        "helo_name": None,
-        "expected_thumbprint": None,
-        "ca_bundle": str(trust_root),
-        "timeout": 5,
-    }
+    params = _params(port, trust_root, server_name=None, helo_name=None, timeout=5)
     with pytest.raises(ProbeError, match=f"could not connect to 127.0.0.1:{port}"):
         run_probe(params)
 
 
 def test_unreadable_ca_bundle_names_the_option(tmp_path: Path) -> None:
-    params = {
-        "host": "127.0.0.1",
-        "port": 25,
-        "tls": "starttls",
-        "server_name": None,
-        "helo_name": None,
-        "expected_thumbprint": None,
-        "ca_bundle": str(tmp_path / "missing.pem"),
-        "timeout": 5,
-    }
+    params = _params(25, tmp_path / "missing.pem", server_name=None, helo_name=None, timeout=5)
     with pytest.raises(InputError, match="option ca_bundle"):
         run_probe(params)
