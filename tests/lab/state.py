@@ -11,10 +11,11 @@ import json
 import os
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -60,25 +61,6 @@ def read_json(path: Path, default: Any = None) -> Any:
         return default
 
 
-# Parsed organisation files by path, with the stamp they were read at (see _stamp). In a
-# fleet every server's read parses the same organisation-wide connector lists; sharing the
-# parsed value keeps a read's cost flat as the fleet grows. Callers must not change it.
-_SHARED_JSON: dict[Path, tuple[tuple[int, int, int], Any]] = {}
-
-
-def read_json_shared(path: Path, default: Any = None) -> Any:
-    """:func:`read_json` for readers only: the same parsed object while the file is unchanged."""
-    stamp = _stamp(path)
-    if stamp is None:
-        return default
-    cached = _SHARED_JSON.get(path)
-    if cached is not None and cached[0] == stamp:
-        return cached[1]
-    value = read_json(path, default)
-    _SHARED_JSON[path] = (stamp, value)
-    return value
-
-
 @dataclass(frozen=True)
 class StoredCert:
     """One certificate in one store of the simulated machine."""
@@ -106,18 +88,43 @@ class StoredCert:
 
 
 FileStamp = tuple[int, int, int] | None
-# Parsed certificates by .cer path, with the stamps of the .cer, .key and .json they were read
-# from. Every lab write replaces a file (new inode), so an unchanged stamp means unchanged
-# bytes; the cache only saves re-parsing the same DER on every read of a busy fleet.
-_PARSED_CERTS: dict[Path, tuple[tuple[FileStamp, FileStamp, FileStamp], StoredCert]] = {}
+T = TypeVar("T")
 
 
 def _stamp(path: Path) -> FileStamp:
+    """What changes whenever the file does: every lab write replaces a file (a new inode)."""
     try:
         info = path.stat()
     except FileNotFoundError:
         return None
     return (info.st_ino, info.st_mtime_ns, info.st_size)
+
+
+def _reuse(table: dict[Path, tuple[Any, Any]], key: Path, stamp: object, load: Callable[[], T]) -> T:
+    """What ``table`` holds for ``key`` if it was read at ``stamp``; otherwise ``load()``, kept for next time."""
+    cached = table.get(key)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    value = load()
+    table[key] = (stamp, value)
+    return value
+
+
+# Parsed organisation files by path. In a fleet every server's read parses the same
+# organisation-wide connector lists; sharing the parsed value keeps a read's cost flat as the
+# fleet grows. Callers must not change it.
+_SHARED_JSON: dict[Path, tuple[FileStamp, Any]] = {}
+# Parsed certificates by .cer path, with the stamps of the .cer, .key and .json they were read
+# from: the cache only saves re-parsing the same DER on every read of a busy fleet.
+_PARSED_CERTS: dict[Path, tuple[tuple[FileStamp, FileStamp, FileStamp], StoredCert]] = {}
+
+
+def read_json_shared(path: Path, default: Any = None) -> Any:
+    """:func:`read_json` for readers only: the same parsed object while the file is unchanged."""
+    stamp = _stamp(path)
+    if stamp is None:
+        return default
+    return _reuse(_SHARED_JSON, path, stamp, lambda: read_json(path, default))
 
 
 class HostState:
@@ -162,12 +169,7 @@ class HostState:
 
     def _load(self, store: str, cer: Path) -> StoredCert:
         stamps = (_stamp(cer), _stamp(cer.with_suffix(".key")), _stamp(cer.with_suffix(".json")))
-        cached = _PARSED_CERTS.get(cer)
-        if cached is not None and cached[0] == stamps and stamps[0] is not None and cached[1].store == store:
-            return cached[1]
-        loaded = self._parse(store, cer)
-        _PARSED_CERTS[cer] = (stamps, loaded)
-        return loaded
+        return _reuse(_PARSED_CERTS, cer, stamps, lambda: self._parse(store, cer))
 
     def _parse(self, store: str, cer: Path) -> StoredCert:
         der = cer.read_bytes()
@@ -223,15 +225,18 @@ class HostState:
     def write_transport(self, value: dict[str, Any]) -> None:
         write_json(self.dir / "exchange" / "transport.json", value)
 
+    def _org_json(self, filename: str, default: Any, shared: bool) -> Any:
+        """An organisation file; ``shared`` (readers only) skips re-parsing an unchanged file."""
+        return (read_json_shared if shared else read_json)(self.org_dir / filename, default)
+
     def send_connectors(self, *, shared: bool = False) -> list[dict[str, Any]]:
-        """The organisation's send connectors; ``shared`` (readers only) skips re-parsing an unchanged file."""
-        return (read_json_shared if shared else read_json)(self.org_dir / "send_connectors.json", []) or []
+        return self._org_json("send_connectors.json", [], shared) or []
 
     def receive_connectors(self, *, shared: bool = False) -> list[dict[str, Any]]:
-        return (read_json_shared if shared else read_json)(self.org_dir / "receive_connectors.json", []) or []
+        return self._org_json("receive_connectors.json", [], shared) or []
 
     def hybrid(self, *, shared: bool = False) -> dict[str, Any] | None:
-        return (read_json_shared if shared else read_json)(self.org_dir / "hybrid.json")
+        return self._org_json("hybrid.json", None, shared)
 
     def write_org(self, filename: str, value: Any) -> None:
         write_json(self.org_dir / filename, value)
