@@ -149,12 +149,14 @@ def _ratio_of(run: Any, hosts: int, repeat: int, forks: int) -> dict[str, Any]:
             f"the ratio run did not succeed everywhere (exit {run.rc}, {len(raw)} raw and {len(check)} "
             f"check results of {expected}); see {run.output_path}"
         )
-    # Pair each host's k-th raw task with its k-th check task (they ran back to back).
-    by_host: dict[str, dict[str, list[float]]] = {}
+    # Each host's records of each task, in order: the k-th raw and k-th check ran back to back.
+    by_host: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for record in run.timings:
-        by_host.setdefault(record["host"], {}).setdefault(record["task"], []).append(record["seconds"])
-    pair_ratios = [c / r for t in by_host.values() for r, c in zip(t[RAW_TASK], t[CHECK_TASK], strict=True)]
-    raw_span, check_span = _spans(run.timings, RAW_TASK), _spans(run.timings, CHECK_TASK)
+        by_host.setdefault(record["host"], {}).setdefault(record["task"], []).append(record)
+    pair_ratios = [
+        c["seconds"] / r["seconds"] for t in by_host.values() for r, c in zip(t[RAW_TASK], t[CHECK_TASK], strict=True)
+    ]
+    raw_span, check_span = (_spans([t[task] for t in by_host.values()]) for task in (RAW_TASK, CHECK_TASK))
     return {
         "hosts": hosts,
         "repeat": repeat,
@@ -173,14 +175,12 @@ def _ratio_of(run: Any, hosts: int, repeat: int, forks: int) -> dict[str, Any]:
     }
 
 
-def _spans(timings: list[dict[str, Any]], task: str) -> list[float]:
-    """Seconds from the first host's start to the last host's end of each run of ``task`` (k-th per host)."""
-    by_host: dict[str, list[dict[str, Any]]] = {}
-    for record in timings:
-        if record["task"] == task:
-            by_host.setdefault(record["host"], []).append(record)
-    runs = zip(*by_host.values(), strict=True)  # the k-th record of every host: the k-th task
-    return [max(r["ended"] for r in run) - min(r["started"] for r in run) for run in runs]
+def _spans(per_host: list[list[dict[str, Any]]]) -> list[float]:
+    """Seconds from the first host's start to the last host's end of each run of a task.
+
+    ``per_host`` holds every host's records of the task in order, so the k-th of each is the k-th run.
+    """
+    return [max(r["ended"] for r in run) - min(r["started"] for r in run) for run in zip(*per_host, strict=True)]
 
 
 def _phase_medians(path: Path) -> dict[str, dict[str, float]]:
