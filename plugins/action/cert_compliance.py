@@ -72,7 +72,5 @@ class ActionModule(CertwardenAction):
         )
 
 
-# Ansible imports action plugins in its main process and forks a worker per host
-# and task: analysing a made-up server here, once, spares every worker the cost
-# of a process's first analysis (see warm_up.py).
+# Runs once, in Ansible's main process; every forked worker inherits it (see warm_up.py).
 warm_up()
