@@ -219,6 +219,13 @@ def _blocks(servers: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     return [servers[start : start + _BLOCK] for start in range(0, len(servers), _BLOCK)]
 
 
+def _placeholder(block: list[dict[str, Any]], width: str, rem_each: float) -> str:
+    """A short (last) block's placeholder height, for what it holds; full blocks take the CSS default."""
+    if len(block) == _BLOCK:
+        return ""
+    return f' style="contain-intrinsic-size:{width} {len(block) * rem_each:g}rem"'
+
+
 def _matrix(servers: list[dict[str, Any]], codes: list[str]) -> str:
     head = "".join(f'<th title="{_e(c)}"><span class="vcode">{_e(c)}</span></th>' for c in codes)
     lines = [
@@ -226,9 +233,7 @@ def _matrix(servers: list[dict[str, Any]], codes: list[str]) -> str:
         f"<th>Days left (bound)</th>{head}</tr></thead>"
     ]
     for block in _blocks(servers):
-        # The last block's placeholder is the rows it has, the others' the CSS default.
-        size = "" if len(block) == _BLOCK else f' style="contain-intrinsic-size:0 {len(block) * _ROW_REM:g}rem"'
-        lines.append(f"<tbody{size}>{''.join(_row(s, codes) for s in block)}</tbody>")
+        lines.append(f"<tbody{_placeholder(block, '0', _ROW_REM)}>{''.join(_row(s, codes) for s in block)}</tbody>")
     lines.append("</table>")
     return "".join(lines)
 
@@ -294,9 +299,7 @@ def _server(server: dict[str, Any]) -> str:
 
 
 def _section_block(block: list[dict[str, Any]]) -> str:
-    # As for the matrix: a short (last) block's placeholder is the sections it has, not 50.
-    size = "" if len(block) == _BLOCK else f' style="contain-intrinsic-size:auto {len(block) * _SECTION_REM:g}rem"'
-    return f'<div class="servers"{size}>{"".join(_server(s) for s in block)}</div>'
+    return f'<div class="servers"{_placeholder(block, "auto", _SECTION_REM)}>{"".join(_server(s) for s in block)}</div>'
 
 
 def render_html(report: dict[str, Any]) -> str:
