@@ -39,9 +39,9 @@ from pathlib import Path
 
 from cryptography import x509
 
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.desired_state import DesiredState
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.engine import analyse, clear_caches
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.snapshot import Snapshot
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.analysis import analyse, clear_caches
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.desired_state import DesiredState
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.snapshot import Snapshot
 from tests.support.pki import Issued, TestPki, key_for, make_certificate, name
 from tests.support.snapshots import (
     cert_entry,

@@ -38,7 +38,7 @@ MIB = 2**20
 
 def pywinrm_load(lab: Any, concurrency: int) -> dict[str, Any]:
     """One agent read per host straight from pywinrm, ``concurrency`` at a time: what the lab can serve."""
-    from ansible_collections.certwarden.exchange.plugins.plugin_utils.transport import load_agent_script
+    from ansible_collections.certwarden.exchange.plugins.plugin_utils._wire.transport import load_agent_script
     from tests.lab.client import LabClient
 
     agent = load_agent_script()

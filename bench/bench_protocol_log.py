@@ -40,7 +40,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.protocol_log import (
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._evidence.protocol_log import (
     LogSummary,
     log_files,
     summarise_paths,

@@ -177,8 +177,8 @@ def synthetic_results(servers: int, seed: int = 7) -> list[tuple[str, str, dict[
 
 def build_report(servers: int) -> tuple[dict[str, Any], str, float]:
     """The report document and its HTML through the callback's own model and renderer; seconds to render."""
-    from ansible_collections.certwarden.exchange.plugins.plugin_utils.report_html import render_html
-    from ansible_collections.certwarden.exchange.plugins.plugin_utils.report_model import FleetReport
+    from ansible_collections.certwarden.exchange.plugins.plugin_utils._report.as_html import render_html
+    from ansible_collections.certwarden.exchange.plugins.plugin_utils._report.model import FleetReport
 
     report = FleetReport("compliance.yml")
     report.check_mode = True

@@ -35,11 +35,11 @@ PHASES = (
     ("ansible.plugins.connection.winrm", "Connection.exec_command"),
     ("ansible.plugins.connection.winrm", "Connection._winrm_send_input"),
     ("ansible.plugins.connection.winrm", "Connection.close"),
-    (f"{_UTILS}.action_base", "CertwardenAction.run"),
-    (f"{_UTILS}.action_base", "CertwardenAction._validated_params"),
-    (f"{_UTILS}.compliance_run", "read_snapshot"),
-    (f"{_UTILS}.compliance_run", "analyse"),
-    (f"{_UTILS}.host_agent", "run_agent"),
+    (f"{_UTILS}._runs.action_base", "CertwardenAction.run"),
+    (f"{_UTILS}._runs.action_base", "CertwardenAction._validated_params"),
+    (f"{_UTILS}._runs.compliance_run", "read_snapshot"),
+    (f"{_UTILS}._runs.compliance_run", "analyse"),
+    (f"{_UTILS}._wire.agent_calls", "run_agent"),
 )
 
 

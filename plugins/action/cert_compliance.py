@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.action_base import CertwardenAction
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.certificate import normalize_thumbprint
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.compliance_run import run_compliance
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.controller_files import (
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.certificate import normalize_thumbprint
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.desired_state import DesiredState
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.action_base import CertwardenAction
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.compliance_run import run_compliance
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.controller_files import (
     load_chain_bundle,
     load_pfx,
     read_controller_file,
 )
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.desired_state import DesiredState
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.warm_up import warm_up
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.warm_up import warm_up
 
 
 class ActionModule(CertwardenAction):

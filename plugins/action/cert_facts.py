@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.action_base import CertwardenAction
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.compliance_run import utc_now
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.desired_state import DesiredState
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.engine import analyse
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.host_agent import read_snapshot
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.warm_up import warm_up
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.analysis import analyse
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.desired_state import DesiredState
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.action_base import CertwardenAction
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.compliance_run import utc_now
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.warm_up import warm_up
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._wire.agent_calls import read_snapshot
 
 
 class ActionModule(CertwardenAction):

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.action_base import CertwardenAction
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.certificate import normalize_thumbprint
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.restore_run import run_restore
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.certificate import normalize_thumbprint
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.action_base import CertwardenAction
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.restore_run import run_restore
 
 
 class ActionModule(CertwardenAction):

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.action_base import CertwardenAction, ModuleFailure
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.protocol_log import (
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.snapshot import Snapshot
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._evidence.protocol_log import (
     LogSummary,
     log_files,
     summarise_agent_files,
     summarise_paths,
 )
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.protocol_log_correlate import (
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._evidence.protocol_log_correlate import (
     describe_presented,
     verbose_steps,
 )
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.snapshot import Snapshot
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.transport import run_agent
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.action_base import (
+    CertwardenAction,
+    ModuleFailure,
+)
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._wire.transport import run_agent
 
 
 class ActionModule(CertwardenAction):

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.action_base import CertwardenAction, ModuleFailure
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.tls_probe import ProbeError, run_probe
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._evidence.tls_probe import ProbeError, run_probe
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.action_base import (
+    CertwardenAction,
+    ModuleFailure,
+)
 
 
 class ActionModule(CertwardenAction):

@@ -53,10 +53,10 @@ from typing import Any
 
 from ansible.plugins.callback import CallbackBase
 
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.report_html import render_html
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.report_json import render_json
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.report_junit import render_junit
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.report_model import FleetReport
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._report.as_html import render_html
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._report.as_json import render_json
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._report.as_junit import render_junit
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._report.model import FleetReport
 
 RENDERERS: dict[str, tuple[str, Callable[[dict[str, Any]], str]]] = {
     "json": ("report.json", render_json),

@@ -10,7 +10,7 @@ import pytest
 import tree_sitter_powershell
 from tree_sitter import Language, Node, Parser, Tree
 
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.transport import BOOTSTRAP, load_agent_script
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._wire.transport import BOOTSTRAP, load_agent_script
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "agent-protocol.md"
 PARSER = Parser(Language(tree_sitter_powershell.language()))

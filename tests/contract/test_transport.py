@@ -18,9 +18,9 @@ import requests
 from ansible.errors import AnsibleConnectionFailure, AnsibleError
 from ansible.plugins.shell.powershell import ShellModule
 
-from ansible_collections.certwarden.exchange.plugins.plugin_utils import transport
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.clixml import decode_clixml_errors
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.transport import (
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._wire import transport
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._wire.clixml import decode_clixml_errors
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._wire.transport import (
     BOOTSTRAP,
     AgentError,
     load_agent_script,

@@ -8,18 +8,21 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.certwarden.exchange.plugins.plugin_utils import protocol_log
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.engine_errors import InputError
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.protocol_log import (
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.errors import InputError
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._evidence import protocol_log
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._evidence.protocol_log import (
     LogSummary,
     log_files,
     summarise_paths,
 )
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.protocol_log_cert import (
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._evidence.protocol_log_cert import (
     parse_single_line,
     parse_single_line_cached,
 )
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.protocol_log_format import _split, _split_one_quoted
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._evidence.protocol_log_format import (
+    _split,
+    _split_one_quoted,
+)
 
 HEADER = (
     "#Software: Microsoft Exchange Server\r\n#Version: 15.0.0.0\r\n#Log-type: SMTP {kind} Protocol Log\r\n"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.certificate import InputError
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.tls_probe import ProbeError, run_probe
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.certificate import InputError
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._evidence.tls_probe import ProbeError, run_probe
 from tests.evidence.conftest import Servers
 from tests.support.pki import TestPki
 from tests.support.smtp_servers import free_port, write_bundle

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.report_html import render_html
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._report.as_html import render_html
 from bench.bench_report import build_report
 from tests.support.chromium import chromium_path, headless_argv
 

@@ -27,7 +27,7 @@ def test_build_install_and_document(tmp_path: Path) -> None:
     [archive] = tmp_path.glob("certwarden-exchange-*.tar.gz")
     with tarfile.open(archive) as tar:
         names = tar.getnames()
-    assert "plugins/plugin_utils/agent.ps1" in names and "meta/runtime.yml" in names
+    assert "plugins/plugin_utils/_wire/agent.ps1" in names and "meta/runtime.yml" in names
     assert not [n for n in names if n.startswith((".venv", ".lab", "collections/", "reports/", ".ansible/"))]
 
     target = tmp_path / "installed"

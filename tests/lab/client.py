@@ -1,7 +1,7 @@
 """A small pywinrm client for tests that talk to lab hosts directly (no ansible in between).
 
 It crafts the bootstrap command and the agent stdin the way docs/agent-protocol.md
-describes, independently of plugins/plugin_utils/transport.py, so the lab and
+describes, independently of plugins/plugin_utils/_wire/transport.py, so the lab and
 the transport are checked against the contract, not against each other.
 """
 

@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.names import format_windows_dn
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.names import format_windows_dn
 from tests.support.pki import Issued
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.certificate import parse_certificate
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.desired_state import DesiredState
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.engine import Analysis, analyse
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.snapshot import Snapshot
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.analysis import Analysis, analyse
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.certificate import parse_certificate
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.desired_state import DesiredState
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.snapshot import Snapshot
 from tests.support.pki import Issued, TestPki
 from tests.support.snapshots import host_snapshot, iis_binding, receive_connector, send_connector, tls_name
 

@@ -7,8 +7,8 @@ from dataclasses import replace
 
 import pytest
 
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.certificate import parse_certificate
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.chains import ChainVerifier
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.checks.chains import ChainVerifier
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.certificate import parse_certificate
 from tests.support.pki import Issued, TestPki, key_for, make_certificate, name
 from tests.unit.scenario_helpers import bound_to, by_code, run, want
 

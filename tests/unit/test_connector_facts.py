@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.snapshot import Snapshot
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.snapshot import Snapshot
 from tests.support.snapshots import receive_connector, send_connector, tls_name
 from tests.unit.scenario_helpers import snap
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.certificate import parse_certificate
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.simulate import apply_plan
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.certificate import parse_certificate
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.plan.simulate import apply_plan
 from tests.support.snapshots import iis_binding, receive_connector, send_connector, tls_name
 from tests.unit.scenario_helpers import RECEIVE, SEND, actions, bound_to, by_code, run, snap, want, with_pfx
 
@@ -263,7 +263,7 @@ def test_connector_naming_no_certificate(pki):
     host = bound_to(pki, pki.renewed)
     host_dict = host.to_read_result()
     host_dict["exchange"]["send_connectors"][0]["tls_certificate_name"] = tls_name(pki.rebranded)
-    from ansible_collections.certwarden.exchange.plugins.plugin_utils.snapshot import Snapshot
+    from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.snapshot import Snapshot
 
     analysis = run(pki, Snapshot.from_read_result(host_dict), want(pki.renewed))
     [gone] = by_code(analysis, "connector_certificate_not_found")
@@ -274,7 +274,7 @@ def test_iis_binding_mismatch(pki):
     host = bound_to(pki, pki.renewed, my=(pki.renewed, pki.self_signed))
     d = host.to_read_result()
     d["iis_bindings"] = [iis_binding(pki.self_signed.thumbprint)]
-    from ansible_collections.certwarden.exchange.plugins.plugin_utils.snapshot import Snapshot
+    from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.snapshot import Snapshot
 
     analysis = run(pki, Snapshot.from_read_result(d), want(pki.renewed))
     [mismatch] = by_code(analysis, "iis_binding_mismatch")

@@ -7,7 +7,7 @@ every SMTP enable, and report ``changed`` when only the internal transport certi
 
 from __future__ import annotations
 
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.simulate import apply_plan
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.plan.simulate import apply_plan
 from tests.unit.scenario_helpers import actions, bound_to, by_code, run, want
 
 

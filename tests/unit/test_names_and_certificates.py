@@ -2,19 +2,19 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.certificate import (
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.checks.selection import dns_matches
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.certificate import (
     InputError,
     load_pem_bundle,
     normalize_thumbprint,
     parse_certificate,
 )
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.names import (
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.names import (
     build_tls_certificate_name,
     names_equal,
     parse_tls_certificate_name,
     parse_windows_dn,
 )
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.selection import dns_matches
 
 
 def test_windows_dn_with_quotes_state_and_oids():

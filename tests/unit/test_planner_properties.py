@@ -5,10 +5,10 @@ from __future__ import annotations
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.context import binding_reasons
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.selection import group_key
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.simulate import apply_plan, apply_step
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.snapshot import Snapshot
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.checks.context import binding_reasons
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.checks.selection import group_key
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.snapshot import Snapshot
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.plan.simulate import apply_plan, apply_step
 from tests.support.snapshots import iis_binding, receive_connector, send_connector, tls_name
 from tests.unit.scenario_helpers import RECEIVE, SEND, run, snap, want, with_pfx
 

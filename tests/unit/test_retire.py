@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.desired_state import DesiredState
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.engine_errors import InputError
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.simulate import apply_plan
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.errors import InputError
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.desired_state import DesiredState
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.plan.simulate import apply_plan
 from tests.support.snapshots import iis_binding, receive_connector, send_connector, tls_name
 from tests.unit.scenario_helpers import RECEIVE, SEND, actions, by_code, run, snap, want
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.snapshot import Snapshot, SnapshotError
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.snapshot import Snapshot, SnapshotError
 from tests.support.snapshots import host_snapshot
 from tests.unit.scenario_helpers import bound_to
 

@@ -9,13 +9,15 @@ import pytest
 from ansible._internal._datatag._tags import Origin, TrustedAsTemplate
 from ansible.module_utils._internal._datatag import AnsibleTagHelper
 
-from ansible_collections.certwarden.exchange.plugins.plugin_utils import certificate, chains, names, warm_up
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.action_base import (
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.analysis import analyse
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.checks import chains
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model import certificate, names
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.snapshot import Snapshot
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs import warm_up
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.action_base import (
     cycle_collection_paused,
     plain_values,
 )
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.engine import analyse
-from ansible_collections.certwarden.exchange.plugins.plugin_utils.snapshot import Snapshot
 
 
 def test_the_sample_server_is_a_valid_read_result_that_the_engine_judges_and_plans() -> None:

@@ -1,0 +1,237 @@
+"""Everything the checks and the planner derive once from a snapshot and a desired state."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.checks.chains import (
+    ChainResult,
+    ChainVerifier,
+    chain_verifier,
+)
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.checks.selection import (
+    Selection,
+    certificates_named,
+    group_key,
+    predict,
+)
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.certificate import Certificate
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.desired_state import DesiredState
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.snapshot import (
+    Connector,
+    Snapshot,
+    StoredCertificate,
+)
+
+SEND = "send"
+RECEIVE = "receive"
+HYBRID = "hybrid"
+
+
+@dataclass(frozen=True)
+class Binder:
+    """Something that names a certificate by TlsCertificateName: a connector or the hybrid configuration."""
+
+    kind: str  # send | receive | hybrid
+    identity: str
+    tls_certificate_name: str | None
+    fqdn: str | None
+    connector: Connector | None = None
+
+    @property
+    def label(self) -> str:
+        return "the hybrid configuration" if self.kind == HYBRID else f"{self.kind} connector {self.identity}"
+
+    def evidence(self) -> dict:
+        return {
+            "kind": self.kind,
+            "identity": self.identity,
+            "tls_certificate_name": self.tls_certificate_name,
+            "fqdn": self.fqdn,
+        }
+
+
+def binders(snapshot: Snapshot) -> tuple[Binder, ...]:
+    ex = snapshot.exchange
+    if ex is None:
+        return ()
+    out = [Binder(c.kind, c.identity, c.tls_certificate_name, c.fqdn, c) for c in ex.connectors]
+    if ex.hybrid_configuration is not None:
+        out.append(Binder(HYBRID, "HybridConfiguration", ex.hybrid_configuration.tls_certificate_name, None))
+    return tuple(out)
+
+
+def binding_reasons(snapshot: Snapshot, thumbprint: str, *, covered_services: Sequence[str] = ()) -> list[str]:
+    """Why removing ``thumbprint`` from My would break something (empty: nothing binds it).
+
+    ``covered_services`` are services another certificate already carries, so
+    the ones this copy has stop mattering once it is gone.
+    """
+    reasons: list[str] = []
+    ex = snapshot.exchange
+    if ex is not None:
+        services = [s for s in ex.services_of(thumbprint) if s not in covered_services]
+        if services:
+            reasons.append(f"Exchange services {', '.join(services)} are enabled on it")
+        if ex.internal_transport_thumbprint == thumbprint:
+            reasons.append("it is the internal transport certificate")
+        for binder in binders(snapshot):
+            if binder.tls_certificate_name:
+                named = certificates_named(snapshot, binder.tls_certificate_name)
+                if len(named) == 1 and named[0].thumbprint == thumbprint:
+                    reasons.append(f"{binder.label} names it (and only it) by TlsCertificateName")
+    for binding in snapshot.iis_bindings:
+        if binding.thumbprint == thumbprint:
+            reasons.append(f"IIS binding {binding.site} {binding.binding} uses it")
+    return reasons
+
+
+@dataclass
+class Context:
+    snapshot: Snapshot
+    desired: DesiredState | None
+    now: dt.datetime
+    trust_bundle: tuple[Certificate, ...] = ()
+    _chain_cache: dict[str, ChainResult] = field(default_factory=dict)
+
+    # -- stores ------------------------------------------------------------------
+    @cached_property
+    def host_anchors(self) -> tuple[Certificate, ...]:
+        return tuple(i.certificate for i in self.snapshot.store("Root") + self.snapshot.store("AuthRoot"))
+
+    @cached_property
+    def host_intermediates(self) -> tuple[Certificate, ...]:
+        return tuple(i.certificate for i in self.snapshot.store("CA"))
+
+    @cached_property
+    def verifier(self) -> ChainVerifier:
+        return chain_verifier(self.host_intermediates, self.host_anchors + self.trust_bundle, self.now)
+
+    @cached_property
+    def bundle_verifier(self) -> ChainVerifier | None:
+        """Host stores plus the user's bundle (its self-signed roots only when install_root is set)."""
+        if self.desired is None or not self.desired.chain:
+            return None
+        bundle = self.desired.chain
+        roots = tuple(c for c in bundle if c.is_self_signed) if self.desired.install_root else ()
+        intermediates = tuple(c for c in bundle if not c.is_self_signed)
+        return chain_verifier(
+            self.host_intermediates + intermediates, self.host_anchors + self.trust_bundle + roots, self.now
+        )
+
+    def chain(self, cert: Certificate) -> ChainResult:
+        result = self._chain_cache.get(cert.thumbprint)
+        if result is None:
+            result = self.verifier.verify(cert)
+            self._chain_cache[cert.thumbprint] = result
+        return result
+
+    @cached_property
+    def host_store_thumbprints(self) -> frozenset[str]:
+        return frozenset(
+            i.thumbprint for name in ("CA", "Root", "AuthRoot") for i in self.snapshot.store(name)
+        ) | frozenset(c.thumbprint for c in self.trust_bundle)
+
+    # -- the intended certificate ---------------------------------------------------
+    @cached_property
+    def intended_thumbprint(self) -> str | None:
+        return self.desired.intended_thumbprint if self.desired is not None else None
+
+    @cached_property
+    def intended_stored(self) -> StoredCertificate | None:
+        return self.snapshot.find(self.intended_thumbprint) if self.intended_thumbprint else None
+
+    @cached_property
+    def intended_cert(self) -> Certificate | None:
+        if self.intended_stored is not None:
+            return self.intended_stored.certificate
+        if self.desired is not None and self.desired.pfx_certificate is not None:
+            return self.desired.pfx_certificate
+        return None
+
+    @cached_property
+    def intended_tls_name(self) -> str | None:
+        if self.intended_stored is not None:
+            return self.intended_stored.tls_certificate_name
+        cert = self.intended_cert
+        return f"<I>{cert.issuer_str}<S>{cert.subject_str}" if cert is not None else None
+
+    @cached_property
+    def intended_group(self) -> tuple | None:
+        if self.intended_stored is not None:
+            return group_key(self.intended_stored)
+        cert = self.intended_cert
+        return (cert.issuer_key, cert.subject_key) if cert is not None else None
+
+    @cached_property
+    def intended_has_key(self) -> bool:
+        """True when the intended certificate has (or the plan's PFX import gives it) a private key."""
+        if self.desired is None or self.intended_cert is None:
+            return False
+        if self.desired.pfx_b64:
+            return True
+        return self.intended_stored is not None and self.intended_stored.has_private_key
+
+    # -- Exchange --------------------------------------------------------------------
+    def services(self, thumbprint: str) -> tuple[str, ...]:
+        ex = self.snapshot.exchange
+        return ex.services_of(thumbprint) if ex is not None else ()
+
+    def status(self, thumbprint: str) -> str | None:
+        ex = self.snapshot.exchange
+        return ex.status_of(thumbprint) if ex is not None else None
+
+    @cached_property
+    def binders(self) -> tuple[Binder, ...]:
+        return binders(self.snapshot)
+
+    @cached_property
+    def selections(self) -> dict[tuple[str, str], Selection]:
+        return {
+            (b.kind, b.identity): predict(self.snapshot, b.tls_certificate_name, b.fqdn, self.now) for b in self.binders
+        }
+
+    @cached_property
+    def groups(self) -> dict[tuple, tuple[StoredCertificate, ...]]:
+        """Certificates in My grouped by issuer + subject (parsed form)."""
+        out: dict[tuple, list[StoredCertificate]] = {}
+        for item in self.snapshot.store("My"):
+            out.setdefault(group_key(item), []).append(item)
+        return {k: tuple(sorted(v, key=lambda i: i.thumbprint)) for k, v in out.items()}
+
+    @cached_property
+    def duplicate_groups(self) -> list[tuple[StoredCertificate, ...]]:
+        return sorted((g for g in self.groups.values() if len(g) > 1), key=lambda g: g[0].thumbprint)
+
+    def bound_reasons(self, item: StoredCertificate) -> list[str]:
+        """Why a certificate in My is in use now (bindings plus Exchange's predicted choice)."""
+        reasons = binding_reasons(self.snapshot, item.thumbprint)
+        for binder in self.binders:
+            selection = self.selections[(binder.kind, binder.identity)]
+            if item in selection.could_present and f"{binder.label} names it" not in " ".join(reasons):
+                reasons.append(f"{binder.label} may present it")
+        return reasons
+
+    @cached_property
+    def bound(self) -> list[tuple[StoredCertificate, list[str]]]:
+        out = []
+        for item in self.snapshot.store("My"):
+            reasons = self.bound_reasons(item)
+            if reasons:
+                out.append((item, reasons))
+        return sorted(out, key=lambda pair: pair[0].thumbprint)
+
+
+def keeper_order(item: StoredCertificate, now: dt.datetime) -> tuple:
+    """The copy Exchange should use first: private key, valid now, CA-issued, newest NotBefore."""
+    cert = item.certificate
+    return (
+        not item.has_private_key,
+        not cert.is_valid_at(now),
+        cert.is_self_signed,
+        -cert.not_before.timestamp(),
+        item.thumbprint,
+    )

@@ -1,0 +1,87 @@
+"""What the user declared a server must look like (built by the action plugins)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.errors import InputError
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.certificate import (
+    Certificate,
+    normalize_thumbprint,
+)
+
+DUPLICATE_POLICIES = ("remove", "report")
+
+
+@dataclass(frozen=True)
+class DesiredState:
+    thumbprint: str | None = None
+    pfx_certificate: Certificate | None = None  # leaf parsed from the user's PFX by the action plugin
+    pfx_b64: str | None = None  # repacked leaf+key PFX for the import_pfx step (secret)
+    pfx_password: str | None = None  # secret
+    chain: tuple[Certificate, ...] = ()  # user bundle (intermediates, maybe the root)
+    install_root: bool = False
+    services: tuple[str, ...] = ("SMTP",)
+    send_connectors: tuple[str, ...] = ()
+    receive_connectors: tuple[str, ...] = ()
+    hybrid_configuration: bool = False
+    iis_bindings: tuple[str, ...] = ()  # "site:port"
+    duplicates: str = "remove"  # remove | report
+    expiry_warning_days: int = 30
+    backup_directory: str = "C:\\ProgramData\\certwarden\\backup"
+    backup_password: str | None = None  # secret
+    server_fqdn_names: tuple[str, ...] = ()  # names the intended cert must cover (connector FQDNs are added)
+    retire: tuple[str, ...] = ()  # thumbprints that must leave My once nothing binds them (normalised here)
+
+    def __post_init__(self) -> None:
+        if self.duplicates not in DUPLICATE_POLICIES:
+            raise InputError(f"option duplicates: {self.duplicates!r} must be one of {', '.join(DUPLICATE_POLICIES)}")
+        if self.expiry_warning_days < 0:
+            raise InputError(f"option expiry_warning_days: {self.expiry_warning_days!r} must not be negative")
+        for ref in self.iis_bindings:
+            site, _unused, port = ref.rpartition(":")
+            if not site or not port.isdigit():
+                raise InputError(f"option iis_bindings: {ref!r} is not of the form 'site:port'")
+        if (
+            self.thumbprint is not None
+            and self.pfx_certificate is not None
+            and self.thumbprint != self.pfx_certificate.thumbprint
+        ):
+            raise InputError(
+                f"options thumbprint and pfx disagree: thumbprint is {self.thumbprint} but the PFX holds "
+                f"{self.pfx_certificate.thumbprint}"
+            )
+        if self.pfx_certificate is not None and not self.pfx_b64:
+            raise InputError("option pfx: the parsed PFX certificate was given without its pfx_b64 content")
+        self._normalize_retire()
+
+    def _normalize_retire(self) -> None:
+        # Normalised here, not only in the action plugin, so every caller compares like with like.
+        retire = tuple(dict.fromkeys(normalize_thumbprint(value, "retire") for value in self.retire))
+        object.__setattr__(self, "retire", retire)
+        intended = self.intended_thumbprint
+        if intended is None:
+            return
+        try:
+            intended = normalize_thumbprint(intended, "thumbprint")
+        except InputError:
+            return  # analyse() reports the malformed thumbprint itself
+        if intended in retire:
+            raise InputError(
+                f"option retire: {intended} is the intended certificate; it cannot also be retired "
+                "(remove it from retire, or declare the certificate that replaces it)"
+            )
+
+    @property
+    def intended_thumbprint(self) -> str | None:
+        if self.thumbprint is not None:
+            return self.thumbprint
+        return self.pfx_certificate.thumbprint if self.pfx_certificate is not None else None
+
+    @property
+    def iis_binding_refs(self) -> tuple[tuple[str, int], ...]:
+        refs = []
+        for ref in self.iis_bindings:
+            site, _unused, port = ref.rpartition(":")
+            refs.append((site, int(port)))
+        return tuple(refs)

@@ -1,0 +1,160 @@
+"""The base every certwarden action plugin stands on.
+
+It does the three things every module here needs and no module should do by
+itself: validate the task's arguments against the module's own DOCUMENTATION,
+turn every expected failure into a clear ``msg`` (no traceback), and scrub
+every ``no_log`` value from the result as a last line of defence.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import importlib
+from collections.abc import Iterator, Mapping
+from typing import Any, ClassVar
+
+from ansible.errors import AnsibleError
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.common.parameters import remove_values
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.argspec import argument_spec_from_doc
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._wire.transport import AgentError
+
+_MODULES_PACKAGE = "ansible_collections.certwarden.exchange.plugins.modules"
+
+
+class ModuleFailure(Exception):
+    """A failure the user can act on; becomes ``failed: true`` and ``msg``.
+
+    ``details`` are merged into the result (findings, the plan that was not
+    applied, ...) so that a failed task still carries its evidence.
+    """
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.details = details
+
+
+def plain_values(value: Any) -> Any:
+    """``value`` rebuilt from plain dicts, lists, strings and numbers.
+
+    ansible-core 2.19 hands action plugins tagged values (a str subclass that
+    carries where the text came from and whether it may be templated). The
+    validator deep-copies its input, and deep-copying those tags cost more
+    than the validation itself (about 1.5 ms a task, measured for issue 7).
+    Anything else (a vaulted value, say) is passed on as it is.
+    """
+    if isinstance(value, Mapping):
+        return {plain_values(k): plain_values(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain_values(v) for v in value]
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    return value
+
+
+@contextlib.contextmanager
+def cycle_collection_paused() -> Iterator[None]:
+    """No cyclic garbage collection while the block runs (reference counting still frees memory).
+
+    A task runs in a worker forked from the controller, which exits when the task is done. An
+    analysis allocates enough objects to trigger collections, and a collection walks objects the
+    worker inherited from the controller, copying every memory page it touches: 1-3 ms in a third
+    of the tasks, measured for issue 7. The few cycles made meanwhile are collected afterwards.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+class CertwardenAction(ActionBase):
+    """Validate, run :meth:`execute`, report; subclasses set ``MODULE``."""
+
+    MODULE: ClassVar[str] = ""
+    # Constraints between options that DOCUMENTATION cannot express.
+    MUTUALLY_EXCLUSIVE: ClassVar[list[list[str]]] = []
+    REQUIRED_ONE_OF: ClassVar[list[list[str]]] = []
+    REQUIRED_TOGETHER: ClassVar[list[list[str]]] = []
+    REQUIRED_IF: ClassVar[list[tuple[str, Any, list[str]]]] = []
+
+    TRANSFERS_FILES = False
+
+    def run(self, tmp: str | None = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
+        self._supports_check_mode = True
+        self._supports_async = False
+        result = super().run(tmp, task_vars)
+        del tmp  # no temporary directory is ever made on the target
+        no_log_values: set[str] = set()
+        try:
+            with cycle_collection_paused():
+                params, no_log_values = self._validated_params()
+                result.update(self.execute(params, task_vars or {}))
+        except ModuleFailure as failure:
+            result.update(failure.details)
+            result.update(failed=True, msg=str(failure))
+        except AgentError as error:
+            # A host we cannot talk to is unreachable, not failed: Ansible then
+            # counts it apart (exit code 4, "unreachable" in the recap) and the
+            # report can tell unreachable servers from drifting ones.
+            outcome = "unreachable" if error.category == "connection" else "failed"
+            result.update({outcome: True, "msg": f"{self.MODULE}: {error}"})
+        except (AnsibleError, ValueError) as error:
+            # Engine input errors (ValueError subclasses naming the option) and
+            # transport errors (AnsibleError naming the host and operation).
+            result.update(failed=True, msg=f"{self.MODULE}: {error}")
+        return remove_values(result, no_log_values) if no_log_values else result
+
+    def execute(self, params: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
+        """Do the module's work; raise :class:`ModuleFailure` for user errors."""
+        raise NotImplementedError
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # Ansible imports action plugins in the controller process and forks a
+        # worker per task: parsing the documentation here, once, means every
+        # worker inherits the parsed spec instead of parsing it again.
+        if cls.MODULE:
+            cls.argument_spec()
+
+    @classmethod
+    def documentation(cls) -> str:
+        module = importlib.import_module(f"{_MODULES_PACKAGE}.{cls.MODULE}")
+        return module.DOCUMENTATION
+
+    @classmethod
+    def argument_spec(cls) -> dict[str, dict[str, Any]]:
+        return argument_spec_from_doc(cls.documentation())
+
+    def _validated_params(self) -> tuple[dict[str, Any], set[str]]:
+        validator = ArgumentSpecValidator(
+            self.argument_spec(),
+            mutually_exclusive=self.MUTUALLY_EXCLUSIVE or None,
+            required_together=self.REQUIRED_TOGETHER or None,
+            required_one_of=self.REQUIRED_ONE_OF or None,
+            required_if=self.REQUIRED_IF or None,
+        )
+        validation = validator.validate(plain_values(self._task.args))
+        no_log_values = set(validation._no_log_values)
+        if validation.error_messages:
+            raise ModuleFailure(f"{self.MODULE}: " + "; ".join(validation.error_messages))
+        return validation.validated_parameters, no_log_values
+
+    @property
+    def check_mode(self) -> bool:
+        return bool(self._task.check_mode)
+
+    @property
+    def diff_mode(self) -> bool:
+        return bool(self._task.diff)

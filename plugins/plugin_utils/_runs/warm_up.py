@@ -1,0 +1,161 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Pay, once in Ansible's main process, what the first analysis in any process costs.
+
+Ansible imports action plugins in its main process and forks one worker per
+host per task, so a worker inherits whatever the main process had already
+done. A process's first analysis costs several milliseconds more than its
+second: OpenSSL fetches its algorithm implementations and decoders on first
+use, ``cryptography`` sets up its path builder, and regular expressions and
+small caches are compiled or filled on first call. Analysing a made-up
+server once, when the action plugin is loaded, moves that cost out of every
+worker (measured in docs/benchmarks.md, target 2).
+
+The made-up server is built here with ``cryptography`` (throwaway EC keys,
+nothing read from disk, nothing sent anywhere), and every engine cache is
+emptied afterwards, so no result ever depends on it.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from functools import cache
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.analysis import analyse, clear_caches
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.desired_state import DesiredState
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.names import format_windows_dn
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.snapshot import Snapshot
+
+_SERVER = "WARMUP"
+_FQDN = "mail.warm-up.invalid"
+_CONNECTOR = "Warm-up"
+
+
+def _certificate(
+    subject: str, issuer: x509.Certificate | None, issuer_key: ec.EllipticCurvePrivateKey | None, now: dt.datetime
+) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
+    is_ca = issuer is None
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name if is_ca else issuer.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=365))
+        .add_extension(x509.BasicConstraints(ca=is_ca, path_length=None), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+    )
+    if is_ca:
+        builder = builder.add_extension(
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
+        )
+    else:
+        builder = (
+            builder.add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False
+            )
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(_FQDN)]), critical=False)
+        )
+    return builder.sign(issuer_key or key, hashes.SHA256()), key
+
+
+def _entry(cert: x509.Certificate, has_key: bool) -> dict[str, Any]:
+    der = cert.public_bytes(Encoding.DER)
+    return {
+        "thumbprint": cert.fingerprint(hashes.SHA1()).hex().upper(),  # noqa: S303 - Windows names certificates by SHA-1
+        "der_b64": base64.b64encode(der).decode("ascii"),
+        "subject": format_windows_dn(cert.subject),
+        "issuer": format_windows_dn(cert.issuer),
+        "has_private_key": has_key,
+        "private_key_exportable": None,
+        "friendly_name": "",
+    }
+
+
+def sample_read_result(now: dt.datetime) -> dict[str, Any]:
+    """A small server in the agent's ``read`` shape: a root, a leaf bound to SMTP and one connector each way."""
+    root, root_key = _certificate("Warm-up Root", None, None, now)
+    leaf, _unused = _certificate(_FQDN, root, root_key, now)
+    leaf_entry = _entry(leaf, has_key=True)
+    name = f"<I>{leaf_entry['issuer']}<S>{leaf_entry['subject']}"
+    bound = {"thumbprint": leaf_entry["thumbprint"], "services": ["SMTP"], "status": "Valid", "root_ca_type": "None"}
+    return {
+        "host": {"computer_name": _SERVER, "fqdn": _FQDN, "time_utc": now.strftime("%Y-%m-%dT%H:%M:%SZ"), "os": ""},
+        "stores": {"My": [leaf_entry], "CA": [], "Root": [_entry(root, has_key=False)], "AuthRoot": []},
+        "exchange": {
+            "server": _SERVER,
+            "version": "Version 15.2 (Build 1544.4)",
+            "certificates": [bound],
+            "send_connectors": [
+                {
+                    "identity": _CONNECTOR,
+                    "name": _CONNECTOR,
+                    "fqdn": _FQDN,
+                    "tls_certificate_name": name,
+                    "require_tls": True,
+                    "tls_auth_level": "DomainValidation",
+                    "tls_domain": None,
+                    "cloud_services_mail_enabled": False,
+                    "smart_hosts": [],
+                    "source_transport_servers": [_SERVER],
+                    "protocol_logging_level": "None",
+                    "enabled": True,
+                }
+            ],
+            "receive_connectors": [
+                {
+                    "identity": f"{_SERVER}\\{_CONNECTOR}",
+                    "name": _CONNECTOR,
+                    "server": _SERVER,
+                    "fqdn": _FQDN,
+                    "tls_certificate_name": None,
+                    "auth_mechanism": ["Tls"],
+                    "bindings": ["0.0.0.0:25"],
+                    "protocol_logging_level": "None",
+                    "enabled": True,
+                }
+            ],
+            "hybrid_configuration": None,
+            "transport_service": {
+                "internal_transport_certificate_thumbprint": leaf_entry["thumbprint"],
+                "send_protocol_log_path": None,
+                "receive_protocol_log_path": None,
+            },
+        },
+        "iis_bindings": [],
+    }
+
+
+def sample_desired_state(thumbprint: str) -> DesiredState:
+    """What the sample server is asked for: IIS is not bound, so the analysis plans a step, as most runs do."""
+    return DesiredState(
+        thumbprint=thumbprint,
+        services=("SMTP", "IIS"),
+        send_connectors=(_CONNECTOR,),
+        receive_connectors=(_CONNECTOR,),
+    )
+
+
+@cache
+def warm_up() -> bool:
+    """Analyse a made-up server once per process; True when that worked (it is only ever an optimisation)."""
+    try:
+        now = dt.datetime.now(dt.UTC)
+        snapshot = Snapshot.from_read_result(sample_read_result(now))
+        analyse(snapshot, sample_desired_state(snapshot.store("My")[0].thumbprint), now).to_dict()
+    except Exception:  # a failed warm-up only means each worker pays the cost itself
+        return False
+    finally:
+        clear_caches()
+    return True
