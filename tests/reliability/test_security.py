@@ -36,7 +36,7 @@ from tests.support.lab_plays import BACKUP_PASSWORD, COMPLIANCE_TASK, compliance
 from tests.support.playbook import run_playbook
 
 pytestmark = [pytest.mark.lab]
-AGENT = Path(__file__).resolve().parents[2] / "plugins" / "plugin_utils" / "agent.ps1"
+AGENT = Path(__file__).resolve().parents[2] / "plugins" / "plugin_utils" / "_wire" / "agent.ps1"
 INJECTION = "x'; Remove-Item C:\\ -Recurse; '"
 # DER of the OIDs that matter in a PKCS#12 (tag 06, length, value).
 OID_PBES2 = bytes.fromhex("06092a864886f70d01050d")  # 1.2.840.113549.1.5.13
