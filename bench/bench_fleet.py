@@ -25,8 +25,10 @@ from bench.lab_runs import (
     RESULTS,
     command_counts,
     compliance_args,
+    figure,
     lab_cpu_seconds,
     machine,
+    ratio,
     run_ansible,
     write_result,
 )
@@ -57,7 +59,7 @@ def pywinrm_load(lab: Any, concurrency: int) -> dict[str, Any]:
         "concurrency": concurrency,
         "wall_seconds": wall,
         "lab_cpu_seconds": lab_cpu_seconds(lab.process.pid) - cpu_before,
-        "reads_per_second": len(lab.hosts) / wall,
+        "reads_per_second": ratio(len(lab.hosts), wall),
     }
 
 
@@ -116,6 +118,11 @@ def measure(workdir: Path, servers: int, forks: int) -> dict[str, Any]:
     }
 
 
+def growth(first: dict[str, float], last: dict[str, float]) -> dict[str, float | None]:
+    """Each per-server figure of the largest run over the smallest's; None where the smallest measured 0."""
+    return {key: ratio(last[key], first[key]) for key in first}
+
+
 def _print(rows: list[dict[str, Any]]) -> None:
     print(
         f"{'servers':>7} {'forks':>5} {'wall s':>8} {'ctl CPU s':>9} {'peak RSS MiB':>12} {'peak PSS MiB':>12} "
@@ -127,7 +134,7 @@ def _print(rows: list[dict[str, Any]]) -> None:
             f"{r['servers']:>7} {r['forks']:>5} {r['wall_seconds']:>8.1f} {r['controller_cpu_seconds']:>9.1f} "
             f"{r['peak_rss_mib']:>12.0f} {r['peak_pss_mib']:>12.0f} {r['peak_main_rss_mib']:>12.0f} "
             f"{r['lab_cpu_seconds']:>9.1f} {r['per_server']['wall_ms']:>9.0f} "
-            f"{r['per_server']['controller_cpu_ms']:>13.0f} {r['lab_alone']['reads_per_second']:>17.0f} "
+            f"{r['per_server']['controller_cpu_ms']:>13.0f} {figure(r['lab_alone']['reads_per_second'], '>17.0f')} "
             f"{r['lab_start_seconds']:>11.1f}"
         )
 
@@ -146,11 +153,10 @@ def main(argv: list[str] | None = None) -> int:
             _print(document["runs"][-1:])
     runs = document["runs"]
     if len(runs) > 1:
-        first, last = runs[0]["per_server"], runs[-1]["per_server"]
-        document["growth"] = {k: last[k] / first[k] for k in first}
+        document["growth"] = growth(runs[0]["per_server"], runs[-1]["per_server"])
         print(
             "per-server cost, largest over smallest: "
-            + ", ".join(f"{k} {v:.2f}" for k, v in document["growth"].items())
+            + ", ".join(f"{k} {figure(v, '.2f')}" for k, v in document["growth"].items())
         )
     print(f"\nwritten: {write_result('fleet', document, args.json)}")
     return 0

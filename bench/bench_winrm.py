@@ -27,9 +27,11 @@ from bench.lab_runs import (
     RESULTS,
     command_counts,
     compliance_args,
+    figure,
     lab_cpu_seconds,
     machine,
     median,
+    ratio,
     run_ansible,
     write_result,
 )
@@ -154,8 +156,11 @@ def _ratio_of(run: Any, hosts: int, repeat: int, forks: int) -> dict[str, Any]:
     for record in run.timings:
         by_host.setdefault(record["host"], {}).setdefault(record["task"], []).append(record)
     pair_ratios = [
-        c["seconds"] / r["seconds"] for t in by_host.values() for r, c in zip(t[RAW_TASK], t[CHECK_TASK], strict=True)
+        ratio(c["seconds"], r["seconds"])
+        for t in by_host.values()
+        for r, c in zip(t[RAW_TASK], t[CHECK_TASK], strict=True)
     ]
+    measured = [value for value in pair_ratios if value is not None]
     raw_span, check_span = (_spans([t[task] for t in by_host.values()]) for task in (RAW_TASK, CHECK_TASK))
     return {
         "hosts": hosts,
@@ -163,13 +168,13 @@ def _ratio_of(run: Any, hosts: int, repeat: int, forks: int) -> dict[str, Any]:
         "forks": forks,
         "raw_median_s": median(raw),
         "check_median_s": median(check),
-        "ratio_of_medians": median(check) / median(raw),
-        "median_pair_ratio": median(pair_ratios),
+        "ratio_of_medians": ratio(median(check), median(raw)),
+        "median_pair_ratio": median(measured) if measured else None,
         # The fleet's view: how long each task took over all the hosts (first start to last end),
         # per server. With more hosts than cores this is the CPU-bound throughput, not a latency.
         "raw_span_per_server_s": median(raw_span) / hosts,
         "check_span_per_server_s": median(check_span) / hosts,
-        "span_ratio": median(check_span) / median(raw_span),
+        "span_ratio": ratio(median(check_span), median(raw_span)),
         "wall_seconds": run.wall_seconds,
         "controller_cpu_seconds": run.cpu_seconds,
     }
@@ -256,7 +261,7 @@ def measure_ratio(workdir: Path, hosts: int, repeat: int, forks_list: list[int],
             RAW_TASK: _cpu_per_task(lab, workdir / "cpu-raw", raw_task, repeat, forks),
             CHECK_TASK: _cpu_per_task(lab, workdir / "cpu-check", check_task, repeat, forks),
         }
-        cpu["ratio"] = cpu[CHECK_TASK]["total_ms"] / cpu[RAW_TASK]["total_ms"]
+        cpu["ratio"] = ratio(cpu[CHECK_TASK]["total_ms"], cpu[RAW_TASK]["total_ms"])
     finally:
         lab.stop()
     return {"runs": ratios, "phases_ms_forks_1": phase_table, "cpu_per_task": cpu}
@@ -276,9 +281,10 @@ def _print(document: dict[str, Any]) -> None:
             f"\ncheck-mode cert_compliance / raw no-op, {run['hosts']} hosts x {run['repeat']}, "
             f"forks {run['forks']}: raw {run['raw_median_s'] * 1000:.0f} ms, "
             f"check {run['check_median_s'] * 1000:.0f} ms (medians); "
-            f"median pair ratio {run['median_pair_ratio']:.2f}, ratio of medians {run['ratio_of_medians']:.2f}; "
+            f"median pair ratio {figure(run['median_pair_ratio'], '.2f')}, "
+            f"ratio of medians {figure(run['ratio_of_medians'], '.2f')}; "
             f"whole task over all hosts: raw {run['raw_span_per_server_s'] * 1000:.0f} ms, "
-            f"check {run['check_span_per_server_s'] * 1000:.0f} ms per server, ratio {run['span_ratio']:.2f}"
+            f"check {run['check_span_per_server_s'] * 1000:.0f} ms per server, ratio {figure(run['span_ratio'], '.2f')}"
         )
     cpu = (ratio or {}).get("cpu_per_task")
     if cpu:
@@ -288,7 +294,7 @@ def _print(document: dict[str, Any]) -> None:
                 f"{kind} {cpu[kind]['controller_ms']:.0f} + {cpu[kind]['lab_ms']:.1f} ms"
                 for kind in (RAW_TASK, CHECK_TASK)
             )
-            + f"; ratio {cpu['ratio']:.2f}"
+            + f"; ratio {figure(cpu['ratio'], '.2f')}"
         )
     phase_table = (ratio or {}).get("phases_ms_forks_1")
     if phase_table:

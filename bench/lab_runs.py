@@ -52,6 +52,20 @@ def machine() -> dict[str, Any]:
     }
 
 
+def ratio(numerator: float, denominator: float) -> float | None:
+    """``numerator / denominator``, or None when the measured denominator is zero (a tiny run's CPU ticks).
+
+    A smoke-sized run can measure 0 s of CPU or 0 ms per server; a benchmark reports that as
+    "no figure", never as a ZeroDivisionError.
+    """
+    return None if denominator == 0 else numerator / denominator
+
+
+def figure(value: float | None, spec: str) -> str:
+    """``value`` formatted with ``spec``, or ``n/a`` for a ratio that had nothing to divide by."""
+    return "n/a" if value is None else format(value, spec)
+
+
 def lab_cpu_seconds(pid: int) -> float:
     """User + system CPU the lab process has used so far."""
     import psutil
