@@ -5,9 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from ansible.errors import AnsibleError
+
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.certificate import normalize_thumbprint
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.desired_state import DesiredState
-from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.action_base import CertwardenAction
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.action_base import (
+    CertwardenAction,
+    ModuleFailure,
+)
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.compliance_run import run_compliance
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.controller_files import (
     load_chain_bundle,
@@ -17,11 +22,33 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.controll
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.warm_up import warm_up
 
 
+def check_declared_values(params: dict[str, Any]) -> None:
+    """Values the argument spec accepts but that cannot mean what the user wrote."""
+    wanted = params.get("certificate")
+    if wanted is not None and wanted.get("thumbprint") is None and not wanted.get("pfx"):
+        raise ModuleFailure(
+            "option certificate: neither certificate.thumbprint nor certificate.pfx was declared; give one of them, "
+            "or omit certificate for store-wide checks only"
+        )
+    backup = params.get("backup") or {}
+    if backup.get("local_directory") is not None and not str(backup["local_directory"]).strip():
+        raise ModuleFailure(
+            f"option backup.local_directory: {backup['local_directory']!r} is empty; give a folder on the "
+            "controller, or omit the option to keep backups on the server only"
+        )
+
+
 class ActionModule(CertwardenAction):
     MODULE = "cert_compliance"
 
     def _read_file(self, option: str, path: str) -> bytes:
-        located = self._find_needle("files", path) if not path.startswith("/") else path
+        try:
+            located = self._find_needle("files", path) if not path.startswith("/") else path
+        except AnsibleError:
+            raise ModuleFailure(
+                f"option {option}: '{path}' is not a file on the controller (searched as a path relative to the "
+                "playbook's and role's files/ folders)"
+            ) from None
 
         def vault_aware(real: str) -> bytes:
             with open(self._loader.get_real_file(real, decrypt=True), "rb") as handle:
@@ -30,6 +57,7 @@ class ActionModule(CertwardenAction):
         return read_controller_file(located, option, vault_aware)
 
     def desired_state(self, params: dict[str, Any]) -> DesiredState | None:
+        check_declared_values(params)
         wanted = params.get("certificate") or {}
         thumbprint = wanted.get("thumbprint")
         normalized = normalize_thumbprint(thumbprint, "certificate.thumbprint") if thumbprint is not None else None

@@ -249,6 +249,31 @@ def catalogue(files: dict[str, Path], backups: Path, pki: TestPki) -> list[BadIn
             ("thumbprints", "XYZ"),
         ),
         BadInput("facts with an unknown option", "cert_facts", {"store": "My"}, ("store",)),
+        BadInput(
+            "PFX password given as a mapping",
+            "cert_compliance",
+            cert(password={"a": 1}),
+            ("certificate.password", "expected a string, got a mapping"),
+        ),
+        BadInput("certificate declared empty", "cert_compliance", comp(certificate={}), ("neither", "certificate")),
+        BadInput(
+            "backup.local_directory empty",
+            "cert_compliance",
+            comp(backup={"local_directory": "", "password": "whatever-Zz1"}),
+            ("backup.local_directory", "''"),
+        ),
+        BadInput(
+            "expiry_warning_days far too large",
+            "cert_compliance",
+            comp(expiry_warning_days=1000000000000),
+            ("expiry_warning_days", "1000000000000"),
+        ),
+        BadInput(
+            "PFX file missing, relative path",
+            "cert_compliance",
+            cert(pfx="no-such-renewal.pfx"),
+            ("certificate.pfx", "no-such-renewal.pfx"),
+        ),
     ]
     return cases
 

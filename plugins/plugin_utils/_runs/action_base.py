@@ -19,7 +19,10 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.parameters import remove_values
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.argspec import argument_spec_from_doc
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.argspec import (
+    argument_spec_from_doc,
+    text_options_given_structures,
+)
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._wire.transport import AgentError
 
 _MODULES_PACKAGE = "ansible_collections.certwarden.exchange.plugins.modules"
@@ -145,7 +148,11 @@ class CertwardenAction(ActionBase):
             required_one_of=self.REQUIRED_ONE_OF or None,
             required_if=self.REQUIRED_IF or None,
         )
-        validation = validator.validate(plain_values(self._task.args))
+        args = plain_values(self._task.args)
+        structured = text_options_given_structures(self.argument_spec(), args)
+        if structured:
+            raise ModuleFailure(f"{self.MODULE}: " + "; ".join(structured))
+        validation = validator.validate(args)
         no_log_values = set(validation._no_log_values)
         if validation.error_messages:
             raise ModuleFailure(f"{self.MODULE}: " + "; ".join(validation.error_messages))

@@ -56,3 +56,25 @@ def _parsed_options(documentation: str) -> dict[str, dict[str, Any]]:
 def argument_spec_from_doc(documentation: str) -> dict[str, dict[str, Any]]:
     """The argument spec of every option in a DOCUMENTATION YAML string (parsed once per process)."""
     return copy.deepcopy(_parsed_options(documentation))
+
+
+def text_options_given_structures(
+    spec: Mapping[str, Mapping[str, Any]], args: Mapping[str, Any], prefix: str = ""
+) -> list[str]:
+    """One message per ``type: str`` option whose value is a mapping or a list.
+
+    Ansible's validator turns such a value into its ``repr`` without a word (a password of
+    ``{a: 1}`` becomes the text ``{'a': 1}``, and its no_log handling then masks every ``1`` in
+    the output). A secret's value is never quoted.
+    """
+    messages = []
+    for name, option in spec.items():
+        value = args.get(name) if isinstance(args, Mapping) else None
+        path = f"{prefix}{name}"
+        if option.get("type") == "str" and isinstance(value, (Mapping, list)):
+            kind = "a mapping" if isinstance(value, Mapping) else "a list"
+            shown = "(a secret, not shown)" if option.get("no_log") else repr(value)
+            messages.append(f"option {path}: expected a string, got {kind} {shown}")
+        elif option.get("options") and isinstance(value, Mapping):
+            messages.extend(text_options_given_structures(option["options"], value, f"{path}."))
+    return messages

@@ -11,6 +11,9 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.
 )
 
 DUPLICATE_POLICIES = ("remove", "report")
+# Ten years: longer than any certificate Exchange is given; a larger value is a typo, and past
+# datetime's range it could not even be compared with a certificate's expiry.
+MAX_EXPIRY_WARNING_DAYS = 3650
 
 
 @dataclass(frozen=True)
@@ -36,8 +39,11 @@ class DesiredState:
     def __post_init__(self) -> None:
         if self.duplicates not in DUPLICATE_POLICIES:
             raise InputError(f"option duplicates: {self.duplicates!r} must be one of {', '.join(DUPLICATE_POLICIES)}")
-        if self.expiry_warning_days < 0:
-            raise InputError(f"option expiry_warning_days: {self.expiry_warning_days!r} must not be negative")
+        if not 0 <= self.expiry_warning_days <= MAX_EXPIRY_WARNING_DAYS:
+            raise InputError(
+                f"option expiry_warning_days: {self.expiry_warning_days!r} must be between 0 and "
+                f"{MAX_EXPIRY_WARNING_DAYS} (days)"
+            )
         for ref in self.iis_bindings:
             site, _unused, port = ref.rpartition(":")
             if not site or not port.isdigit():
