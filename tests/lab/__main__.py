@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from tests.lab.control import LabError, start_lab, stop_lab
+from tests.lab.costs import ServerCosts
 from tests.lab.scenarios import SCENARIO_DOCS
 
 
@@ -19,6 +20,8 @@ def main(argv: list[str] | None = None) -> int:
     start.add_argument("--hosts", type=int, default=3, help="number of hosts (fleet scenario only)")
     start.add_argument("--https", action="store_true", help="serve WinRM over HTTPS (validated, lab CA in ca.pem)")
     start.add_argument("--inventory", type=Path, default=Path("inventories/lab/hosts.yml"))
+    start.add_argument("--command-start-seconds", type=float, default=0.0, help="each powershell.exe start (sleep)")
+    start.add_argument("--exchange-load-seconds", type=float, default=0.0, help="each Exchange cmdlet load (sleep)")
     stop = commands.add_parser("stop", help="stop the servers of a lab")
     stop.add_argument("--dir", type=Path, default=Path(".lab"))
     serve = commands.add_parser("serve", help="run the servers in the foreground (used by start)")
@@ -28,7 +31,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "start":
             if args.hosts < 1:
                 parser.error("--hosts must be at least 1")
-            lab = start_lab(args.dir, args.scenario, hosts=args.hosts, https=args.https, inventory=args.inventory)
+            costs = ServerCosts(args.command_start_seconds, args.exchange_load_seconds)
+            lab = start_lab(
+                args.dir, args.scenario, hosts=args.hosts, https=args.https, inventory=args.inventory, costs=costs
+            )
             print(
                 f"lab: {args.scenario} with {len(lab.hosts)} hosts running (pid file {lab.dir / 'lab.pid'}); "
                 f"inventory {lab.inventory_path}"

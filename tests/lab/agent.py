@@ -97,6 +97,7 @@ def _exchange(host: HostState, now: dt.datetime) -> dict[str, Any] | None:
 
 
 def op_read(host: HostState, options: dict[str, Any], hooks: StepHooks) -> dict[str, Any]:
+    hooks.load_exchange(host)
     now = _now()
     result = {
         "host": {
@@ -114,11 +115,31 @@ def op_read(host: HostState, options: dict[str, Any], hooks: StepHooks) -> dict[
 
 
 class StepHooks:
-    """Where fault injection may interrupt an apply (1-based step numbers)."""
+    """What the serving side hooks into one agent invocation.
 
-    def __init__(self, drop_before_step: int | None = None, drop_after_step: int | None = None) -> None:
+    Where fault injection may interrupt an apply (1-based step numbers), and what
+    happens when the agent loads the Exchange cmdlets: once per invocation, as the
+    agent's ``Import-Exchange`` returns at once when the cmdlets are already there,
+    and only on a host where they load.
+    """
+
+    def __init__(
+        self,
+        drop_before_step: int | None = None,
+        drop_after_step: int | None = None,
+        on_exchange_load: Callable[[], None] | None = None,
+    ) -> None:
         self.drop_before_step = drop_before_step
         self.drop_after_step = drop_after_step
+        self.on_exchange_load = on_exchange_load
+        self._exchange_loaded = False
+
+    def load_exchange(self, host: HostState) -> None:
+        if self._exchange_loaded or not host.has_exchange:
+            return
+        self._exchange_loaded = True
+        if self.on_exchange_load is not None:
+            self.on_exchange_load()
 
 
 EXCHANGE_ACTIONS = frozenset({"enable_services", "set_connector", "set_hybrid", "set_protocol_logging"})
@@ -134,6 +155,8 @@ def op_apply(host: HostState, options: dict[str, Any], hooks: StepHooks) -> dict
     # As the agent does: Exchange is checked before any step runs, so nothing half-runs.
     if not host.has_exchange and any(step["action"] in EXCHANGE_ACTIONS for step in steps):
         raise RequestError("exchange_unavailable", "The Exchange management tools are not installed.")
+    if any(step["action"] in EXCHANGE_ACTIONS for step in steps):
+        hooks.load_exchange(host)
     results: list[dict[str, Any]] = []
     failed = False
     completed = 0
@@ -173,6 +196,7 @@ def op_read_logs(host: HostState, options: dict[str, Any], hooks: StepHooks) -> 
     if paths is None:
         if not host.has_exchange:
             raise RequestError("exchange_unavailable", "The Exchange management tools are not installed.")
+        hooks.load_exchange(host)
         transport = host.transport()
         paths = [p for p in (transport.get("send_protocol_log_path"), transport.get("receive_protocol_log_path")) if p]
     if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):

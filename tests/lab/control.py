@@ -13,9 +13,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.lab.costs import ServerCosts
 from tests.lab.inventory import write_inventory
 from tests.lab.scenarios import build_lab
-from tests.lab.state import read_json
+from tests.lab.state import read_json, write_json
 from tests.lab.tls import write_lab_tls
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -74,8 +75,12 @@ def start_lab(
     inventory: Path | str | None = None,
     *,
     https_server_certificate: str = "valid",
+    costs: ServerCosts | None = None,
 ) -> LabHandle:
-    """Build ``scenario`` in ``dir`` (emptied first), start its server process, write the inventory."""
+    """Build ``scenario`` in ``dir`` (emptied first), start its server process, write the inventory.
+
+    ``costs`` gives every host a real server's fixed costs (``tests/lab/costs.py``); none by default.
+    """
     lab_dir = Path(dir).resolve()
     if (lab_dir / "lab.pid").exists():
         stop_lab(lab_dir)
@@ -83,6 +88,8 @@ def start_lab(
         shutil.rmtree(lab_dir)
     lab_dir.mkdir(parents=True)
     build_lab(lab_dir, scenario, hosts=hosts, https=https)
+    if costs is not None:
+        _set_costs(lab_dir, costs)
     if https:
         write_lab_tls(lab_dir, server=https_server_certificate)  # "expired": tests/reliability/test_https_validation.py
     log = (lab_dir / "lab.log").open("ab")
@@ -114,6 +121,13 @@ def start_lab(
     inventory_path = Path(inventory).resolve() if inventory else lab_dir / "hosts.yml"
     write_inventory(lab_dir, inventory_path)
     return LabHandle(lab_dir, inventory_path, [h["name"] for h in lab["hosts"]], scenario, process)
+
+
+def _set_costs(lab_dir: Path, costs: ServerCosts) -> None:
+    for host_json in sorted((lab_dir / "hosts").glob("*/host.json")):
+        info = read_json(host_json)
+        info["costs"] = costs.to_host_info()
+        write_json(host_json, info)
 
 
 def _alive(pid: int) -> bool:

@@ -35,6 +35,7 @@ from tests.lab.agent import (
     render_output,
     run_request,
 )
+from tests.lab.costs import ServerCosts
 from tests.lab.faults import Faults
 from tests.lab.powershell import Script, parse_command, run_cmd, run_powershell
 from tests.lab.state import HostState, read_json
@@ -95,6 +96,7 @@ class HostEndpoint(ThreadingHTTPServer):
         info = read_json(host_dir / "host.json")
         self.auth = info.get("auth", {})
         self.computer_name = str(info["computer_name"])
+        self.costs = ServerCosts.from_host_info(info)
         self.shells: dict[str, Shell] = {}
         self.lock = threading.Lock()
         self.log_lock = threading.Lock()
@@ -420,6 +422,8 @@ class WsmanHandler(BaseHTTPRequestHandler):
     def _run(self, command: Command) -> None:
         name = self.server.computer_name
         script = command.script
+        if script.kind == "powershell" and self.server.costs.command_start_seconds:
+            time.sleep(self.server.costs.command_start_seconds)  # powershell.exe starting
         if script.kind == "cmd":
             command.kind = "raw"
             out, err, code = run_cmd(script.text, name)
@@ -431,6 +435,12 @@ class WsmanHandler(BaseHTTPRequestHandler):
             text = command.stdin.decode("utf-8", "replace") if script.reads_stdin else script.text
             out, err, code = run_powershell(text, name)
         command.stdout, command.stderr, command.exit_code = out.encode(), err.encode(), code
+
+    def _load_exchange(self, command: Command) -> None:
+        """The agent loads the Exchange cmdlets: logged, and paid for when the host has that cost."""
+        self.server.log_request_event("exchange_load", command.shell_id, command, 0)
+        if self.server.costs.exchange_load_seconds:
+            time.sleep(self.server.costs.exchange_load_seconds)
 
     def _run_bootstrap(self, command: Command) -> None:
         text = command.stdin.decode("utf-8", "surrogateescape").lstrip("\ufeff")
@@ -444,9 +454,10 @@ class WsmanHandler(BaseHTTPRequestHandler):
         operation = peek_operation(request_text)
         command.kind = operation
         faults = Faults.load(self.server.host_dir)
-        hooks = StepHooks()
+        drops = (None, None)
         if operation == "apply":
-            hooks = StepHooks(faults.get("drop_before_step", operation), faults.get("drop_after_step", operation))
+            drops = (faults.get("drop_before_step", operation), faults.get("drop_after_step", operation))
+        hooks = StepHooks(*drops, on_exchange_load=lambda: self._load_exchange(command))
         host = HostState(self.server.host_dir)
         try:
             response = run_request(host, version, request_text, hooks)
