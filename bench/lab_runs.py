@@ -25,6 +25,9 @@ RESULTS = REPO / "bench" / "results"
 CALLBACKS = REPO / "bench" / "callback_plugins"
 ANSIBLE_PLAYBOOK = str(Path(sys.executable).with_name("ansible-playbook"))
 SAMPLE_SECONDS = 0.1
+# A real server's fixed costs, which the lab pays as sleeps (tests/lab/costs.py): assumptions from public
+# reports, not measurements of ours; docs/lab.md "Server costs" gives the sources.
+REAL_SERVER_COSTS = {"command_start_seconds": 0.5, "exchange_load_seconds": 8.0}
 
 
 def machine() -> dict[str, Any]:
