@@ -28,4 +28,7 @@ class ServerCosts:
         )
 
     def to_host_info(self) -> dict[str, float]:
-        return {"command_start_seconds": self.command_start_seconds, "exchange_load_seconds": self.exchange_load_seconds}
+        return {
+            "command_start_seconds": self.command_start_seconds,
+            "exchange_load_seconds": self.exchange_load_seconds,
+        }
