@@ -31,6 +31,7 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.checks
     INCOMPLETE,
     UNTRUSTED_ROOT,
     VALID,
+    ChainResult,
     chain_verifier,
 )
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.findings import Finding, finding
@@ -173,6 +174,81 @@ def _validity_findings(chain: Sequence[Certificate], now: dt.datetime) -> list[F
     return out
 
 
+def _not_sent_finding(sent: Sequence[Certificate], completed: ChainResult, trust: TrustStore) -> Finding:
+    """The server's chain validates once this side's known intermediates fill the gap: name what it left out."""
+    sent_thumbprints = {c.thumbprint for c in sent}
+    not_sent = [
+        c
+        for c in completed.path[1:]
+        if c.thumbprint not in sent_thumbprints and not any(c.thumbprint == a.thumbprint for a in trust.anchors)
+    ]
+    names = ", ".join(repr(c.subject_str) for c in not_sent)
+    return finding(
+        "incomplete_chain",
+        f"the server did not send the intermediate certificate(s) {names}; a strict peer such as Exchange "
+        "Online does not fetch them and fails with UntrustedRoot. Install them in the server's "
+        "intermediate (CA) store so that it sends them.",
+        {
+            "sent": [_short(c) for c in sent],
+            "not_sent": [_short(c) for c in not_sent],
+            "trust_source": trust.source,
+        },
+        fix="install_intermediate",
+    )
+
+
+def _missing_issuer_finding(sent: Sequence[Certificate], strict: ChainResult, trust: TrustStore) -> Finding:
+    missing = strict.missing
+    if missing is None:  # narrowing for type checkers; the caller checked it
+        raise AssertionError("missing must be set here")
+    evidence = {
+        "sent": [_short(c) for c in sent],
+        "missing_issuer": missing.to_dict(),
+        "trust_source": trust.source,
+    }
+    if len(strict.path) == 1:
+        # The leaf's own issuer was not sent: servers must send every intermediate.
+        return finding(
+            "incomplete_chain",
+            f"the server sent its certificate without its issuer {missing.dn!r}; a strict peer such as "
+            "Exchange Online does not fetch intermediates and fails with UntrustedRoot.",
+            evidence,
+            fix="install_intermediate",
+        )
+    # Intermediates were sent but the top one's issuer is unknown: most likely a root this
+    # side does not trust; if it is another intermediate, the server must send that too.
+    return finding(
+        "untrusted_root",
+        f"the chain the server sent ends at {missing.needed_by_subject!r}, issued by {missing.dn!r}, "
+        f"which is not a trusted root in {trust.source} (if it is an intermediate, the server must "
+        "send it as well).",
+        evidence,
+        fix="install_root",
+    )
+
+
+def _strict_failure(sent: Sequence[Certificate], strict: ChainResult, trust: TrustStore) -> Finding | None:
+    """Why the chain the server sent fails on its own, when the known intermediates do not fix it either."""
+    if strict.status == UNTRUSTED_ROOT and strict.untrusted_root is not None:
+        root = strict.untrusted_root
+        return finding(
+            "untrusted_root",
+            f"the chain the server sent ends at the self-signed {root.subject_str!r} ({root.thumbprint}), "
+            f"which is not among the trusted roots in {trust.source}.",
+            {"root": _short(root), "sent": [_short(c) for c in sent], "trust_source": trust.source},
+            fix="install_root",
+        )
+    if strict.status == INCOMPLETE and strict.missing is not None:
+        return _missing_issuer_finding(sent, strict, trust)
+    if strict.status == EXPIRED_INTERMEDIATE:
+        return None  # every sent certificate's validity is reported by _validity_findings
+    return finding(
+        "chain_invalid",
+        f"the chain the server sent does not validate: {strict.error}",
+        {"sent": [_short(c) for c in sent], "error": strict.error},
+    )
+
+
 def _chain_findings(sent: Sequence[Certificate], trust: TrustStore, now: dt.datetime) -> list[Finding]:
     leaf, sent_intermediates = sent[0], list(sent[1:])
     strict = chain_verifier(sent_intermediates, trust.anchors, now).verify(leaf)
@@ -181,82 +257,10 @@ def _chain_findings(sent: Sequence[Certificate], trust: TrustStore, now: dt.date
     ]
     if strict.status == VALID:
         return out
-    sent_thumbprints = {c.thumbprint for c in sent}
     completed = chain_verifier(sent_intermediates + trust.intermediates, trust.anchors, now).verify(leaf)
-    if completed.ok:
-        not_sent = [
-            c
-            for c in completed.path[1:]
-            if c.thumbprint not in sent_thumbprints and not any(c.thumbprint == a.thumbprint for a in trust.anchors)
-        ]
-        names = ", ".join(repr(c.subject_str) for c in not_sent)
-        out.append(
-            finding(
-                "incomplete_chain",
-                f"the server did not send the intermediate certificate(s) {names}; a strict peer such as Exchange "
-                "Online does not fetch them and fails with UntrustedRoot. Install them in the server's "
-                "intermediate (CA) store so that it sends them.",
-                {
-                    "sent": [_short(c) for c in sent],
-                    "not_sent": [_short(c) for c in not_sent],
-                    "trust_source": trust.source,
-                },
-                fix="install_intermediate",
-            )
-        )
-        return out
-    if strict.status == UNTRUSTED_ROOT and strict.untrusted_root is not None:
-        root = strict.untrusted_root
-        out.append(
-            finding(
-                "untrusted_root",
-                f"the chain the server sent ends at the self-signed {root.subject_str!r} ({root.thumbprint}), "
-                f"which is not among the trusted roots in {trust.source}.",
-                {"root": _short(root), "sent": [_short(c) for c in sent], "trust_source": trust.source},
-                fix="install_root",
-            )
-        )
-    elif strict.status == INCOMPLETE and strict.missing is not None:
-        missing = strict.missing
-        evidence = {
-            "sent": [_short(c) for c in sent],
-            "missing_issuer": missing.to_dict(),
-            "trust_source": trust.source,
-        }
-        if len(strict.path) == 1:
-            # The leaf's own issuer was not sent: servers must send every intermediate.
-            out.append(
-                finding(
-                    "incomplete_chain",
-                    f"the server sent its certificate without its issuer {missing.dn!r}; a strict peer such as "
-                    "Exchange Online does not fetch intermediates and fails with UntrustedRoot.",
-                    evidence,
-                    fix="install_intermediate",
-                )
-            )
-        else:
-            # Intermediates were sent but the top one's issuer is unknown: most likely a root this
-            # side does not trust; if it is another intermediate, the server must send that too.
-            out.append(
-                finding(
-                    "untrusted_root",
-                    f"the chain the server sent ends at {missing.needed_by_subject!r}, issued by {missing.dn!r}, "
-                    f"which is not a trusted root in {trust.source} (if it is an intermediate, the server must "
-                    "send it as well).",
-                    evidence,
-                    fix="install_root",
-                )
-            )
-    elif strict.status == EXPIRED_INTERMEDIATE:
-        pass  # every sent certificate's validity is reported by _validity_findings
-    else:
-        out.append(
-            finding(
-                "chain_invalid",
-                f"the chain the server sent does not validate: {strict.error}",
-                {"sent": [_short(c) for c in sent], "error": strict.error},
-            )
-        )
+    failure = _not_sent_finding(sent, completed, trust) if completed.ok else _strict_failure(sent, strict, trust)
+    if failure is not None:
+        out.append(failure)
     return out
 
 

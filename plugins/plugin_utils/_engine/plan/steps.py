@@ -9,26 +9,15 @@ steps before it have run, and always follows a backup of the same thumbprint.
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.certificate import Certificate
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.desired_state import DesiredState
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.snapshot import Connector, IisBinding
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.redaction import redact
-
-ACTION_ORDER = (
-    "install_root",
-    "install_intermediate",
-    "import_pfx",
-    "enable_services",
-    "set_connector",
-    "set_hybrid",
-    "set_iis_binding",
-    "backup",
-    "remove",
-)
 
 
 @dataclass(frozen=True)
@@ -65,101 +54,148 @@ class Decisions:
     set_iis: list[tuple[IisBinding, str]] = field(default_factory=list)
     removals: list[tuple[str, str]] = field(default_factory=list)  # (thumbprint, reason), store My
 
-    def actions(self) -> set[str]:
-        return {step["action"] for step in self.raw_steps(None)}
-
     def removes(self, thumbprint: str) -> bool:
         return any(t == thumbprint for t, _unused in self.removals)
 
-    def raw_steps(self, desired: Any) -> list[dict]:
-        steps: list[dict] = []
-        for cert in self.install_roots:
-            steps.append(
-                {
-                    "action": "install_root",
-                    "params": {"thumbprint": cert.thumbprint, "der_b64": _der_b64(cert)},
-                    "reason": f"trust anchor {cert.subject_str} is missing from LocalMachine\\Root",
-                }
-            )
-        for cert in self.install_intermediates:
-            steps.append(
-                {
-                    "action": "install_intermediate",
-                    "params": {"thumbprint": cert.thumbprint, "der_b64": _der_b64(cert)},
-                    "reason": f"intermediate {cert.subject_str} is missing from LocalMachine\\CA",
-                }
-            )
-        if self.import_pfx:
-            steps.append(
-                {
-                    "action": "import_pfx",
-                    "params": {
-                        "thumbprint": desired.intended_thumbprint if desired else None,
-                        "pfx_b64": desired.pfx_b64 if desired else None,
-                        "password": desired.pfx_password if desired else None,
-                    },
-                    "reason": self.import_reason,
-                }
-            )
-        for thumbprint in sorted(self.enable_services):
-            services, reason = self.enable_services[thumbprint]
-            steps.append(
-                {
-                    "action": "enable_services",
-                    "params": {"thumbprint": thumbprint, "services": list(services)},
-                    "reason": reason,
-                }
-            )
-        for connector, tls_name in sorted(self.set_connectors, key=lambda c: (c[0].kind != "send", c[0].identity)):
-            steps.append(
-                {
-                    "action": "set_connector",
-                    "params": {
-                        "kind": connector.kind,
-                        "identity": connector.identity,
-                        "tls_certificate_name": tls_name,
-                    },
-                    "reason": f"{connector.kind} connector {connector.identity} names "
-                    f"{connector.tls_certificate_name or 'no certificate'}",
-                }
-            )
-        if self.set_hybrid is not None:
-            steps.append(
-                {
-                    "action": "set_hybrid",
-                    "params": {"tls_certificate_name": self.set_hybrid},
-                    "reason": "the hybrid configuration names another certificate",
-                }
-            )
-        for binding, thumbprint in sorted(self.set_iis, key=lambda b: (b[0].site, b[0].binding)):
-            steps.append(
-                {
-                    "action": "set_iis_binding",
-                    "params": {"site": binding.site, "binding": binding.binding, "thumbprint": thumbprint},
-                    "reason": f"IIS binding {binding.site} {binding.binding} uses "
-                    f"{binding.thumbprint or 'no certificate'}",
-                }
-            )
-        removals = sorted(self.removals)
-        for thumbprint, _reason in removals:
-            steps.append(
-                {
-                    "action": "backup",
-                    "params": {
-                        "thumbprint": thumbprint,
-                        "store": "My",
-                        "directory": desired.backup_directory if desired else None,
-                        "password": desired.backup_password if desired else None,
-                    },
-                    "reason": f"keep a verified copy before removing {thumbprint}",
-                }
-            )
-        for thumbprint, reason in removals:
-            steps.append({"action": "remove", "params": {"thumbprint": thumbprint, "store": "My"}, "reason": reason})
-        return steps
+    def raw_steps(self, desired: DesiredState | None) -> list[dict]:
+        """Every step the decisions call for, action by action in ``ACTION_ORDER``."""
+        return [step for action in ACTION_ORDER for step in STEP_BUILDERS[action](self, desired)]
 
-    def steps(self, desired: Any) -> list[Step]:
+    def steps(self, desired: DesiredState | None) -> list[Step]:
         return [
             Step(index, raw["action"], MappingProxyType(raw["params"]), raw["reason"])
             for index, raw in enumerate(self.raw_steps(desired), start=1)
         ]
+
+
+def _raw(action: str, params: dict[str, Any], reason: str) -> dict:
+    return {"action": action, "params": params, "reason": reason}
+
+
+def _install_root(decisions: Decisions, desired: DesiredState | None) -> list[dict]:
+    return [
+        _raw(
+            "install_root",
+            {"thumbprint": cert.thumbprint, "der_b64": _der_b64(cert)},
+            f"trust anchor {cert.subject_str} is missing from LocalMachine\\Root",
+        )
+        for cert in decisions.install_roots
+    ]
+
+
+def _install_intermediate(decisions: Decisions, desired: DesiredState | None) -> list[dict]:
+    return [
+        _raw(
+            "install_intermediate",
+            {"thumbprint": cert.thumbprint, "der_b64": _der_b64(cert)},
+            f"intermediate {cert.subject_str} is missing from LocalMachine\\CA",
+        )
+        for cert in decisions.install_intermediates
+    ]
+
+
+def _import_pfx(decisions: Decisions, desired: DesiredState | None) -> list[dict]:
+    if not decisions.import_pfx:
+        return []
+    params = {
+        "thumbprint": desired.intended_thumbprint if desired else None,
+        "pfx_b64": desired.pfx_b64 if desired else None,
+        "password": desired.pfx_password if desired else None,
+    }
+    return [_raw("import_pfx", params, decisions.import_reason)]
+
+
+def _enable_services(decisions: Decisions, desired: DesiredState | None) -> list[dict]:
+    steps = []
+    for thumbprint in sorted(decisions.enable_services):
+        services, reason = decisions.enable_services[thumbprint]
+        steps.append(_raw("enable_services", {"thumbprint": thumbprint, "services": list(services)}, reason))
+    return steps
+
+
+def _set_connector(decisions: Decisions, desired: DesiredState | None) -> list[dict]:
+    return [
+        _raw(
+            "set_connector",
+            {"kind": connector.kind, "identity": connector.identity, "tls_certificate_name": tls_name},
+            f"{connector.kind} connector {connector.identity} names "
+            f"{connector.tls_certificate_name or 'no certificate'}",
+        )
+        for connector, tls_name in sorted(decisions.set_connectors, key=lambda c: (c[0].kind != "send", c[0].identity))
+    ]
+
+
+def _set_hybrid(decisions: Decisions, desired: DesiredState | None) -> list[dict]:
+    if decisions.set_hybrid is None:
+        return []
+    return [
+        _raw(
+            "set_hybrid",
+            {"tls_certificate_name": decisions.set_hybrid},
+            "the hybrid configuration names another certificate",
+        )
+    ]
+
+
+def _set_iis_binding(decisions: Decisions, desired: DesiredState | None) -> list[dict]:
+    return [
+        _raw(
+            "set_iis_binding",
+            {"site": binding.site, "binding": binding.binding, "thumbprint": thumbprint},
+            f"IIS binding {binding.site} {binding.binding} uses {binding.thumbprint or 'no certificate'}",
+        )
+        for binding, thumbprint in sorted(decisions.set_iis, key=lambda b: (b[0].site, b[0].binding))
+    ]
+
+
+def _backup(decisions: Decisions, desired: DesiredState | None) -> list[dict]:
+    return [
+        _raw(
+            "backup",
+            {
+                "thumbprint": thumbprint,
+                "store": "My",
+                "directory": desired.backup_directory if desired else None,
+                "password": desired.backup_password if desired else None,
+            },
+            f"keep a verified copy before removing {thumbprint}",
+        )
+        for thumbprint, _reason in sorted(decisions.removals)
+    ]
+
+
+def _remove(decisions: Decisions, desired: DesiredState | None) -> list[dict]:
+    return [
+        _raw("remove", {"thumbprint": thumbprint, "store": "My"}, reason)
+        for thumbprint, reason in sorted(decisions.removals)
+    ]
+
+
+StepBuilder = Callable[[Decisions, DesiredState | None], list[dict]]
+
+# The order of the plan; see the module docstring for why every prefix of it is safe.
+ACTION_ORDER: tuple[str, ...] = (
+    "install_root",
+    "install_intermediate",
+    "import_pfx",
+    "enable_services",
+    "set_connector",
+    "set_hybrid",
+    "set_iis_binding",
+    "backup",
+    "remove",
+)
+
+STEP_BUILDERS: Mapping[str, StepBuilder] = MappingProxyType(
+    {
+        "install_root": _install_root,
+        "install_intermediate": _install_intermediate,
+        "import_pfx": _import_pfx,
+        "enable_services": _enable_services,
+        "set_connector": _set_connector,
+        "set_hybrid": _set_hybrid,
+        "set_iis_binding": _set_iis_binding,
+        "backup": _backup,
+        "remove": _remove,
+    }
+)

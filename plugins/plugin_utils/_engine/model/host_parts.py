@@ -1,0 +1,129 @@
+"""The pieces of a host's snapshot: stored certificates, Exchange state, connectors, IIS bindings."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.certificate import Certificate
+
+EMPTY_RAW: Mapping[str, Any] = MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class HostInfo:
+    computer_name: str
+    fqdn: str
+    time_utc: dt.datetime | None
+    os: str
+
+
+@dataclass(frozen=True)
+class StoredCertificate:
+    """A certificate as it sits in one store of the host, with the host's own strings."""
+
+    store: str
+    certificate: Certificate
+    subject_str: str
+    issuer_str: str
+    has_private_key: bool
+    private_key_exportable: bool | None
+    friendly_name: str = ""
+
+    @property
+    def thumbprint(self) -> str:
+        return self.certificate.thumbprint
+
+    @property
+    def tls_certificate_name(self) -> str:
+        return f"<I>{self.issuer_str}<S>{self.subject_str}"
+
+
+@dataclass(frozen=True)
+class ExchangeCertificate:
+    thumbprint: str
+    services: tuple[str, ...]
+    status: str
+    root_ca_type: str
+
+
+@dataclass(frozen=True)
+class Connector:
+    """A send or receive connector; ``raw`` keeps the fields the engine does not interpret."""
+
+    kind: str  # "send" | "receive"
+    identity: str
+    name: str
+    fqdn: str | None
+    tls_certificate_name: str | None
+    enabled: bool
+    raw: Mapping[str, Any] = field(default_factory=lambda: EMPTY_RAW, compare=False)
+    # Send connectors: the servers that send through it (they all present its certificate).
+    source_transport_servers: tuple[str, ...] = ()
+    # Receive connectors: the server it belongs to.
+    server: str | None = None
+
+    def matches(self, wanted: str) -> bool:
+        """A user's connector reference: identity or bare name, case-insensitive."""
+        folded = wanted.strip().casefold()
+        return folded in (self.identity.casefold(), self.name.casefold())
+
+
+@dataclass(frozen=True)
+class HybridConfiguration:
+    tls_certificate_name: str | None
+    sending_transport_servers: tuple[str, ...] = ()
+    receiving_transport_servers: tuple[str, ...] = ()
+    edge_transport_servers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TransportService:
+    internal_transport_certificate_thumbprint: str | None
+    send_protocol_log_path: str | None = None
+    receive_protocol_log_path: str | None = None
+
+
+@dataclass(frozen=True)
+class ExchangeState:
+    server: str
+    version: str
+    certificates: Mapping[str, ExchangeCertificate]
+    send_connectors: tuple[Connector, ...]
+    receive_connectors: tuple[Connector, ...]
+    hybrid_configuration: HybridConfiguration | None
+    transport_service: TransportService | None
+
+    @property
+    def connectors(self) -> tuple[Connector, ...]:
+        return self.send_connectors + self.receive_connectors
+
+    def services_of(self, thumbprint: str) -> tuple[str, ...]:
+        entry = self.certificates.get(thumbprint)
+        return entry.services if entry is not None else ()
+
+    def status_of(self, thumbprint: str) -> str | None:
+        entry = self.certificates.get(thumbprint)
+        return entry.status if entry is not None else None
+
+    @property
+    def internal_transport_thumbprint(self) -> str | None:
+        ts = self.transport_service
+        return ts.internal_transport_certificate_thumbprint if ts is not None else None
+
+
+@dataclass(frozen=True)
+class IisBinding:
+    site: str
+    binding: str
+    port: int
+    host_header: str
+    thumbprint: str | None
+    store: str = "My"
+
+    @property
+    def reference(self) -> str:
+        return f"{self.site}:{self.port}"

@@ -1,0 +1,177 @@
+"""A snapshot written out: the facts ``cert_facts`` returns, and the agent's ``read`` shape again."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.host_parts import (
+    Connector,
+    HybridConfiguration,
+    IisBinding,
+    StoredCertificate,
+)
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.read_result import STORE_NAMES
+
+if TYPE_CHECKING:
+    from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.snapshot import Snapshot
+
+
+def _certificate_facts(snapshot: Snapshot, item: StoredCertificate, now: dt.datetime, include_der: bool) -> dict:
+    facts = item.certificate.to_dict(now, include_der=include_der)
+    facts.update(
+        {
+            "store": item.store,
+            "subject": item.subject_str,
+            "issuer": item.issuer_str,
+            "has_private_key": item.has_private_key,
+            "exportable": item.private_key_exportable,
+            "friendly_name": item.friendly_name,
+            "tls_certificate_name": item.tls_certificate_name,
+        }
+    )
+    if item.store == "My" and snapshot.exchange is not None:
+        entry = snapshot.exchange.certificates.get(item.thumbprint)
+        facts["services"] = list(entry.services) if entry else []
+        facts["status"] = entry.status if entry else None
+        facts["root_ca_type"] = entry.root_ca_type if entry else None
+    return facts
+
+
+def snapshot_facts(snapshot: Snapshot, now: dt.datetime | None = None, *, include_der: bool = False) -> dict:
+    """The stable JSON shape ``cert_facts`` returns (documented in docs/engine.md)."""
+    moment = now or snapshot.host.time_utc or dt.datetime.now(dt.UTC)
+    facts: dict[str, Any] = {
+        "host": {
+            "computer_name": snapshot.host.computer_name,
+            "fqdn": snapshot.host.fqdn,
+            "time_utc": snapshot.host.time_utc.isoformat() if snapshot.host.time_utc else None,
+            "os": snapshot.host.os,
+        },
+        "stores": {
+            name: [_certificate_facts(snapshot, item, moment, include_der) for item in snapshot.store(name)]
+            for name in STORE_NAMES
+        },
+        "exchange": None,
+        "iis_bindings": [_binding_dict(b) for b in snapshot.iis_bindings],
+    }
+    ex = snapshot.exchange
+    if ex is not None:
+        facts["exchange"] = {
+            "server": ex.server,
+            "version": ex.version,
+            "send_connectors": [_connector_facts(c) for c in ex.send_connectors],
+            "receive_connectors": [_connector_facts(c) for c in ex.receive_connectors],
+            "hybrid_configuration": _hybrid_dict(ex.hybrid_configuration),
+            "internal_transport_certificate_thumbprint": ex.internal_transport_thumbprint,
+        }
+    return facts
+
+
+def snapshot_read_result(snapshot: Snapshot) -> dict:
+    """Back to the agent's ``read`` shape (for simulated hosts and round-trip tests)."""
+    stores = {
+        name: [
+            {
+                "thumbprint": item.thumbprint,
+                "der_b64": base64.b64encode(item.certificate.der).decode("ascii"),
+                "subject": item.subject_str,
+                "issuer": item.issuer_str,
+                "has_private_key": item.has_private_key,
+                "private_key_exportable": item.private_key_exportable,
+                "friendly_name": item.friendly_name,
+            }
+            for item in snapshot.store(name)
+        ]
+        for name in STORE_NAMES
+    }
+    exchange = None
+    ex = snapshot.exchange
+    if ex is not None:
+        exchange = {
+            "server": ex.server,
+            "version": ex.version,
+            "certificates": [
+                {
+                    "thumbprint": c.thumbprint,
+                    "services": list(c.services),
+                    "status": c.status,
+                    "root_ca_type": c.root_ca_type,
+                }
+                for c in ex.certificates.values()
+            ],
+            "send_connectors": [_connector_raw(c) for c in ex.send_connectors],
+            "receive_connectors": [_connector_raw(c) for c in ex.receive_connectors],
+            "hybrid_configuration": _hybrid_dict(ex.hybrid_configuration),
+            "transport_service": None
+            if ex.transport_service is None
+            else {
+                "internal_transport_certificate_thumbprint": ex.internal_transport_thumbprint,
+                "send_protocol_log_path": ex.transport_service.send_protocol_log_path,
+                "receive_protocol_log_path": ex.transport_service.receive_protocol_log_path,
+            },
+        }
+    return {
+        "host": {
+            "computer_name": snapshot.host.computer_name,
+            "fqdn": snapshot.host.fqdn,
+            "time_utc": snapshot.host.time_utc.isoformat() if snapshot.host.time_utc else None,
+            "os": snapshot.host.os,
+        },
+        "stores": stores,
+        "exchange": exchange,
+        "iis_bindings": [_binding_dict(b) for b in snapshot.iis_bindings],
+    }
+
+
+def _hybrid_dict(h: HybridConfiguration | None) -> dict | None:
+    """The hybrid configuration as the agent reports it (the same shape in facts and read results)."""
+    if h is None:
+        return None
+    return {
+        "tls_certificate_name": h.tls_certificate_name,
+        "sending_transport_servers": list(h.sending_transport_servers),
+        "receiving_transport_servers": list(h.receiving_transport_servers),
+        "edge_transport_servers": list(h.edge_transport_servers),
+    }
+
+
+def _binding_dict(b: IisBinding) -> dict:
+    """An IIS binding as the agent reports it (the same shape in facts and read results)."""
+    return {
+        "site": b.site,
+        "binding": b.binding,
+        "port": b.port,
+        "host_header": b.host_header,
+        "thumbprint": b.thumbprint,
+        "store": b.store,
+    }
+
+
+def _connector_facts(c: Connector) -> dict:
+    facts: dict[str, Any] = {
+        "kind": c.kind,
+        "identity": c.identity,
+        "name": c.name,
+        "fqdn": c.fqdn,
+        "tls_certificate_name": c.tls_certificate_name,
+        "enabled": c.enabled,
+    }
+    # Where the connector's certificate is presented: the rollout checks every one of these servers
+    # holds the new certificate before it repoints the connector.
+    if c.kind == "send":
+        facts["source_transport_servers"] = list(c.source_transport_servers)
+    else:
+        facts["server"] = c.server
+    return facts
+
+
+def _connector_raw(c: Connector) -> dict:
+    raw = dict(c.raw)
+    raw.update(_connector_facts(c))
+    raw.pop("kind", None)
+    for key in ("server", "source_transport_servers"):
+        if key not in c.raw:  # round-trip what the agent sent, without inventing fields
+            raw.pop(key, None)
+    return raw
