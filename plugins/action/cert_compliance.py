@@ -97,6 +97,7 @@ class ActionModule(CertwardenAction):
             check_mode=self.check_mode,
             diff_mode=self.diff_mode,
             local_backup_directory=backup.get("local_directory"),
+            staged=tuple(normalize_thumbprint(value, "staged") for value in params.get("staged") or ()),
         )
 
 

@@ -15,6 +15,10 @@ description:
     C(report.json) (schema in docs/report.md), C(junit.xml) (one test case per server and finding code) and
     C(report.html) (one self-contained page).
   - Prints a short summary on the terminal at the end of the run.
+  - With O(fail_on) set to C(error) or C(warning), the run exits with status 2 when any server has a finding at or
+    above it, after the report is written, whatever the playbook (a run that already failed keeps its own status).
+    The exit is raised from this callback's end-of-run hook, so aggregate callbacks listed after it in
+    C(callbacks_enabled) miss that hook, so list it last.
   - Secrets never reach the report; only a fixed list of result keys is kept, and passwords are masked.
 author:
   - certwarden.exchange developers (@certwarden)
@@ -44,6 +48,21 @@ options:
         key: report_formats
       - section: callback_compliance_report
         key: formats
+  fail_on:
+    description:
+      - C(error) makes the run exit non-zero when any server has an error finding, C(warning) when any has a
+        finding at all, C(never) leaves the exit status to Ansible.
+      - The same values, and the same meaning, as the roles' C(certwarden_fail_on).
+    type: str
+    choices: [error, warning, never]
+    default: never
+    env:
+      - name: CERTWARDEN_FAIL_ON
+    ini:
+      - section: certwarden
+        key: fail_on
+      - section: callback_compliance_report
+        key: fail_on
 """
 
 import os
@@ -56,6 +75,7 @@ from ansible.plugins.callback import CallbackBase
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._report.as_html import render_html
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._report.as_json import render_json
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._report.as_junit import render_junit
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._report.drift_text import check_threshold, reaches
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._report.model import FleetReport
 
 RENDERERS: dict[str, tuple[str, Callable[[dict[str, Any]], str]]] = {
@@ -64,6 +84,8 @@ RENDERERS: dict[str, tuple[str, Callable[[dict[str, Any]], str]]] = {
     "html": ("report.html", render_html),
 }
 _SHOWN_SERVERS = 15
+# ansible-playbook's own status when a host failed.
+_EXIT_FAILED_HOSTS = 2
 
 
 def _parts(result: Any) -> tuple[str, Any, dict[str, Any]]:
@@ -157,3 +179,26 @@ class CallbackModule(CallbackBase):
             self._display.display(document["rollout"]["advice"])
         if folder is not None:
             self._display.display(f"report: {folder}")
+        self._exit_on_drift(document, stats)
+
+    def _exit_on_drift(self, document: dict[str, Any], stats: Any) -> None:
+        """Make the run exit non-zero when a server's findings reach ``fail_on`` and nothing else failed."""
+        try:
+            fail_on = check_threshold(str(self.get_option("fail_on")), "fail_on")
+        except ValueError as error:
+            self._display.warning(f"certwarden report: {error}")
+            return
+        drifting = [
+            server["name"]
+            for server in document["servers"]
+            if any(reaches(f["severity"], fail_on) for f in server["findings"])
+        ]
+        already_failed = any(stats.failures.values()) or any(stats.dark.values())
+        if not drifting or already_failed:
+            return
+        self._display.display(
+            f"certwarden report: {len(drifting)} server(s) drift at or above fail_on={fail_on}: {', '.join(drifting)}"
+        )
+        # Nothing else sets ansible-playbook's status from a callback; SystemExit passes through the
+        # callback dispatcher (it only catches Exception) after the stdout callback printed the recap.
+        raise SystemExit(_EXIT_FAILED_HOSTS)

@@ -115,6 +115,16 @@ options:
     description: A bound certificate that expires within this many days is reported as C(expiring_soon).
     type: int
     default: 30
+  staged:
+    description:
+      - Thumbprints of certificates that must already be in C(LocalMachine\\My) for a coming renewal (present, with
+        a private key, valid for O(expiry_warning_days) more days, their chain complete (with O(chain))).
+      - Judged on the same read as everything else (no extra WinRM command) and added to RV(findings) with
+        C(evidence.staged) set to the thumbprint; they never add a step to the plan.
+      - Normalised like O(certificate.thumbprint).
+    type: list
+    elements: str
+    default: []
   backup:
     description: Where removed certificates are kept.
     type: dict

@@ -81,6 +81,8 @@ def analyse(
         normalized = normalize_thumbprint(desired.thumbprint, "thumbprint")
         if normalized != desired.thumbprint:
             desired = replace(desired, thumbprint=normalized)
+    if desired is not None:
+        desired = desired.for_computer(snapshot.host.computer_name)
     ctx = Context(snapshot, desired, now, tuple(trust_bundle))
     remediation = decide(ctx)
     report = run_checks(ctx, remediation)

@@ -20,6 +20,8 @@ SCHEMA_VERSION = 1
 # The modules whose results the report collects, by short name.
 REPORTED_MODULES = ("cert_compliance", "cert_facts", "smtp_tls_probe", "protocol_log")
 _COLLECTION = "certwarden.exchange."
+# Judges results the report already holds: its failure is the drift, reported as such, not a failed server.
+VERDICT_MODULE = "compliance_verdict"
 
 # Only these keys of a result reach the report: an allow-list, so that nothing
 # a module might add later (or ansible's own `invocation`) can leak a secret.
@@ -229,6 +231,8 @@ class FleetReport:
         self._count_batch(play)
         module = reported_module(action)
         if module is None:
+            if action in (VERDICT_MODULE, _COLLECTION + VERDICT_MODULE):
+                return False
             if status == "failed" and host in self.servers:
                 self.server(host).other_failures.append({"task": task, "msg": str(result.get("msg") or "failed")})
             if host in self.servers:

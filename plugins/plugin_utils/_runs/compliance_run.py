@@ -22,6 +22,7 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.plan.s
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.plan.steps import Step
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.action_base import ModuleFailure
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.controller_files import write_private_file
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.staged_check import staged_findings
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._wire.agent_calls import (
     ApplyOutcome,
     apply_steps,
@@ -66,6 +67,13 @@ def _report(snapshot: Snapshot, analysis: Analysis, now: dt.datetime) -> dict[st
         "host": {"computer_name": snapshot.host.computer_name, "fqdn": snapshot.host.fqdn},
         "certificates": certificate_summary(snapshot, now),
     }
+
+
+def add_staged_findings(result: dict[str, Any], found: list[dict[str, Any]]) -> None:
+    """Findings about staged certificates join the first read's findings (never the plan)."""
+    known = {(f["code"], f["message"]) for f in result["findings"]}
+    result["findings"] += [f for f in found if (f["code"], f["message"]) not in known]
+    result["compliant"] = result["compliant"] and not any(f["severity"] == "error" for f in found)
 
 
 def _blocked(analysis: Analysis, host: str, result: dict[str, Any]) -> ModuleFailure:
@@ -169,11 +177,14 @@ def run_compliance(
     diff_mode: bool,
     local_backup_directory: str | None,
     clock: Clock = utc_now,
+    staged: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     before = read_snapshot(connection, host)
     now = clock()
     analysis = analyse(before, desired, now)
     result = _report(before, analysis, now)
+    if staged:
+        add_staged_findings(result, staged_findings(before, desired, staged, now))
     if analysis.blockers:
         raise _blocked(analysis, host, result)
     if not analysis.plan:

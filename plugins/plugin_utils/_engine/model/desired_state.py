@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.errors import InputError
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.certificate import (
@@ -14,6 +15,9 @@ DUPLICATE_POLICIES = ("remove", "report")
 # Ten years: longer than any certificate Exchange is given; a larger value is a typo, and past
 # datetime's range it could not even be compared with a certificate's expiry.
 MAX_EXPIRY_WARNING_DAYS = 3650
+# In a connector name, stands for the computer name the read returned; one declaration then fits every server
+# (Exchange names each server's default receive connectors "Default Frontend <SERVER>").
+COMPUTER_NAME_PLACEHOLDER = "%COMPUTERNAME%"
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,19 @@ class DesiredState:
                 "(remove it from retire, or declare the certificate that replaces it)"
             )
 
+    def for_computer(self, computer_name: str) -> DesiredState:
+        """This declaration with every ``%COMPUTERNAME%`` in a connector name replaced by ``computer_name``."""
+        names = self.send_connectors + self.receive_connectors
+        if not any(COMPUTER_NAME_PLACEHOLDER in name.upper() for name in names):
+            return self
+
+        def resolved(refs: tuple[str, ...]) -> tuple[str, ...]:
+            return tuple(_replace_placeholder(ref, computer_name) for ref in refs)
+
+        return replace(
+            self, send_connectors=resolved(self.send_connectors), receive_connectors=resolved(self.receive_connectors)
+        )
+
     @property
     def intended_thumbprint(self) -> str | None:
         if self.thumbprint is not None:
@@ -91,3 +108,7 @@ class DesiredState:
             site, _unused, port = ref.rpartition(":")
             refs.append((site, int(port)))
         return tuple(refs)
+
+
+def _replace_placeholder(ref: str, computer_name: str) -> str:
+    return re.sub(re.escape(COMPUTER_NAME_PLACEHOLDER), lambda _match: computer_name, ref, flags=re.IGNORECASE)

@@ -1,0 +1,39 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin for certwarden.exchange.compliance_verdict: registered results in, a visible verdict out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._report.drift_text import verdict
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.action_base import CertwardenAction
+
+
+def current_findings(results: list[Any]) -> Iterator[dict[str, Any]]:
+    """The findings that describe each server now: the verifying read's when a result applied changes."""
+    for result in results:
+        if not isinstance(result, dict) or result.get("skipped"):
+            continue
+        source = result.get("findings_after") if "findings_after" in result else result.get("findings")
+        yield from (item for item in source or [] if isinstance(item, dict) and item.get("code"))
+
+
+class ActionModule(CertwardenAction):
+    MODULE = "compliance_verdict"
+
+    def execute(self, params: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
+        host = str(task_vars.get("inventory_hostname", self._play_context.remote_addr))
+        fail_on = params["fail_on"]
+        judged = verdict(host, current_findings(params["results"]), fail_on, params["as_errors"])
+        result: dict[str, Any] = {
+            "msg": judged.headline(fail_on),
+            "drift": list(judged.lines),
+            "drifting": judged.drifting,
+            "changed": judged.drifting and not judged.fails,
+            "failed": judged.fails,
+        }
+        if judged.drifting:
+            # Shown at the default verbosity, one finding per line, like a debug task's result.
+            result["_ansible_verbose_always"] = True
+        return result
