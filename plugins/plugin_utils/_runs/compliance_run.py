@@ -6,12 +6,8 @@ one ``read``; apply costs ``read`` + ``apply`` (the whole plan) + ``read``.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import hashlib
-import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.analysis import Analysis, analyse
@@ -19,12 +15,13 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.snapshot import Snapshot
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.plan.diff_view import state_diff
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.plan.simulate import apply_plan
-from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.plan.steps import Step
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.action_base import ModuleFailure
-from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.controller_files import write_private_file
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.kept_backups import (
+    journal_pending_backups,
+    keep_backups,
+)
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.staged_check import staged_findings
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._wire.agent_calls import (
-    ApplyOutcome,
     apply_steps,
     fail_on_step,
     public_results,
@@ -91,81 +88,6 @@ def _unfixable(findings: list[dict[str, Any]], host: str, result: dict[str, Any]
     return ModuleFailure(
         f"{host} is not compliant and the declared state has nothing more to apply: {remaining}", **result
     )
-
-
-def keep_backups(
-    outcome: ApplyOutcome, host: str, local_directory: str | None, result: dict[str, Any]
-) -> list[dict[str, Any]]:
-    """Record every verified backup, and keep a checked copy on the controller when asked.
-
-    ``result`` is what the task reports if the copy fails: the server has already changed.
-    """
-    backups = []
-    for step in outcome.by_action("backup"):
-        data = step.get("data") or {}
-        entry = {
-            "thumbprint": step.get("thumbprint") or data.get("thumbprint_read_back"),
-            "store": step.get("store", "My"),
-            "kind": data.get("kind"),
-            "remote_path": data.get("path"),
-            "sha256": data.get("sha256"),
-        }
-        content = data.get("content_b64")
-        if local_directory and content:
-            raw = base64.b64decode(content)
-            if hashlib.sha256(raw).hexdigest().upper() != str(data.get("sha256")).upper():
-                raise ModuleFailure(
-                    f"the backup of {entry['thumbprint']} fetched from {host} does not match the SHA-256 the server "
-                    "reported; the server's own verified copy is at " + str(entry["remote_path"]),
-                    **result,
-                )
-            suffix = "pfx" if entry["kind"] == "pfx" else "cer"
-            target = Path(local_directory) / host / f"{entry['thumbprint']}.{suffix}"
-            write_private_file(target, raw)
-            entry["local_path"] = str(target)
-        backups.append(entry)
-    if local_directory and backups:
-        _write_manifest(Path(local_directory) / host, backups)
-    return backups
-
-
-def journal_pending_backups(steps: list[Step], host: str, local_directory: str | None) -> None:
-    """Note every backup the apply is about to make, before it runs.
-
-    If the connection drops after the server backed a certificate up and removed
-    it, the answer carrying the backup's bytes never arrives and the next run has
-    nothing left to back up. The pending entry (``pending: true``, no file yet)
-    tells cert_restore to fetch the server's verified copy instead.
-    """
-    if not local_directory:
-        return
-    pending = [
-        {
-            "thumbprint": step.params["thumbprint"],
-            "store": step.params.get("store", "My"),
-            "remote_directory": step.params.get("directory"),
-            "pending": True,
-        }
-        for step in steps
-        if step.action == "backup"
-    ]
-    if pending:
-        _write_manifest(Path(local_directory) / host, pending, replace=False)
-
-
-def _write_manifest(folder: Path, backups: list[dict[str, Any]], replace: bool = True) -> None:
-    """Append to the host's manifest so that cert_restore knows store, kind and checksum."""
-    manifest_path = folder / "manifest.json"
-    existing: list[dict[str, Any]] = []
-    if manifest_path.exists():
-        existing = json.loads(manifest_path.read_text(encoding="utf-8"))
-    if replace:
-        known = {(e["thumbprint"], e["store"]) for e in backups}
-        merged = [e for e in existing if (e["thumbprint"], e["store"]) not in known] + backups
-    else:  # pending entries never hide a backup already kept
-        kept = {(e["thumbprint"], e["store"]) for e in existing}
-        merged = existing + [e for e in backups if (e["thumbprint"], e["store"]) not in kept]
-    write_private_file(manifest_path, json.dumps(merged, indent=2, sort_keys=True).encode("utf-8"))
 
 
 def run_compliance(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,11 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.plan.d
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.plan.simulate import apply_plan
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.plan.steps import Step
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.action_base import ModuleFailure
-from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.compliance_run import keep_backups
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.kept_backups import (
+    MANIFEST,
+    keep_backups,
+    read_manifest,
+)
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._wire.agent_calls import (
     apply_steps,
     fail_on_step,
@@ -59,10 +62,7 @@ def fetch_pending_backups(connection: Any, host: str, src: str, password: str | 
     kept like any other backup. A backup the server does not have is reported,
     not guessed at.
     """
-    manifest = Path(src) / host / "manifest.json"
-    if not manifest.is_file():
-        return
-    pending = [e for e in json.loads(manifest.read_text(encoding="utf-8")) if e.get("pending")]
+    pending = [e for e in read_manifest(Path(src) / host / MANIFEST, "src") if e.get("pending")]
     if not pending:
         return
     steps = [
@@ -80,7 +80,7 @@ def fetch_pending_backups(connection: Any, host: str, src: str, password: str | 
         for index, entry in enumerate(pending, start=1)
     ]
     outcome = apply_steps(connection, host, steps)
-    keep_backups(outcome, host, src, {})
+    keep_backups(outcome, host, src, {"changed": outcome.changed}, option="src")
     failed = outcome.failed_step
     if failed is not None:
         thumbprint = steps[int(failed.get("id") or 1) - 1].params["thumbprint"]
@@ -93,11 +93,11 @@ def fetch_pending_backups(connection: Any, host: str, src: str, password: str | 
 def load_backups(src: str, host: str, wanted: set[str], password: str | None) -> list[Backup]:
     """The host's backups, each checked against its recorded SHA-256 and thumbprint."""
     folder = Path(src) / host
-    manifest = folder / "manifest.json"
+    manifest = folder / MANIFEST
     if not manifest.is_file():
         raise ModuleFailure(f"option src: '{src}' has no backups for {host} (no {manifest})")
     # Pending entries (a backup an interrupted run was making) have no file until fetched.
-    entries = [e for e in json.loads(manifest.read_text(encoding="utf-8")) if not e.get("pending")]
+    entries = [e for e in read_manifest(manifest, "src") if not e.get("pending")]
     known = {e["thumbprint"] for e in entries}
     unknown = sorted(wanted - known)
     if unknown:
