@@ -1,9 +1,10 @@
 """Secrets never show, backups are protected, and connector names stay data.
 
-* A rollout-shaped compliance run, and the real rollout playbook with its
-  passwords in Ansible Vault, at ``-vvvv`` with the report callback: no PFX
-  password, backup password, vault password, private key PEM or base64 of a
-  key's DER in the output, the JSON/JUnit/HTML reports or the lab's request log.
+* A rollout-shaped compliance run at ``-vvvvvv`` with ``ANSIBLE_DEBUG=1``, and
+  the real rollout playbook with its passwords in Ansible Vault at ``-vvvv``,
+  with the report callback: no PFX password, backup password, vault password,
+  private key PEM, base64 of a key's DER or of a backup's bytes in the output,
+  the JSON/JUnit/HTML reports or the lab's request log.
 * The lab's PFX backups are PBES2 with AES-256-CBC (OIDs in the PKCS#12), the
   controller copies are mode 0600, and agent.ps1 sets the Administrators+SYSTEM
   ACL with inheritance removed.
@@ -60,15 +61,27 @@ def _key_fingerprints(case_lab: CaseLab) -> list[str]:
     return found
 
 
-def test_secrets_never_show_at_vvvv(case_lab: CaseLab, tmp_path: Path) -> None:
+def _backup_fingerprints(folder: Path) -> list[str]:
+    """Base64 stretches of every backup kept on the controller (what the agent's answer carried)."""
+    found = []
+    for path in sorted(folder.rglob("*")):
+        if path.suffix in (".pfx", ".cer"):
+            encoded = base64.b64encode(path.read_bytes()).decode()
+            found += [encoded[64:128], encoded[-100:-40]]
+    return found
+
+
+def test_secrets_never_show_at_vvvvvv_with_ansible_debug(case_lab: CaseLab, tmp_path: Path) -> None:
+    """Ansible's most verbose output: the winrm plugin prints each command's stdout from -vvvvv on."""
     hosts = case_lab.write_cases([Case("imported-without-key"), Case("duplicate-revoked")], tmp_path / "hosts.yml")
     reports = tmp_path / "report"
     run = run_playbook(
         compliance_play(tmp_path / "backups"),
         tmp_path / "hosts.yml",
         tmp_path / "run",
-        verbosity=4,
+        verbosity=6,
         env={
+            "ANSIBLE_DEBUG": "1",
             "ANSIBLE_CALLBACKS_ENABLED": "certwarden.exchange.compliance_report",
             "CERTWARDEN_REPORT_DIR": str(reports),
         },
@@ -81,7 +94,10 @@ def test_secrets_never_show_at_vvvv(case_lab: CaseLab, tmp_path: Path) -> None:
     assert {"report.json", "junit.xml", "report.html"} <= set(texts), sorted(texts)
     for name in hosts:
         texts[f"{name} requests.log"] = (case_lab.host_dir(name) / "requests.log").read_text(encoding="ascii")
-    secrets = [PFX_PASSWORD, BACKUP_PASSWORD, "PRIVATE KEY", *_key_fingerprints(case_lab)]
+    assert "WINRM RESULT" in run.output, "not verbose enough to show what the winrm plugin logs"
+    backups = _backup_fingerprints(tmp_path / "backups")
+    assert len(backups) >= 4, "no backup was kept on the controller"
+    secrets = [PFX_PASSWORD, BACKUP_PASSWORD, "PRIVATE KEY", *_key_fingerprints(case_lab), *backups]
     for where, text in texts.items():
         for secret in secrets:
             assert secret not in text, f"{secret[:20]!r}... appears in {where}"

@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -214,6 +215,26 @@ def _reset(connection: Any) -> None:
         connection.reset()
 
 
+# Operations whose answers can carry backup contents (a PFX with its key, the DER of a removed
+# certificate): ansible's winrm plugin prints every command's stdout at -vvvvv unless the play
+# context says no_log, so the call runs with no_log set.
+_SECRET_ANSWERS = frozenset({"apply"})
+
+
+@contextlib.contextmanager
+def _answer_not_logged(connection: Any, operation: str) -> Iterator[None]:
+    play_context = getattr(connection, "_play_context", None)
+    if operation not in _SECRET_ANSWERS or play_context is None:
+        yield
+        return
+    was = play_context.no_log
+    play_context.no_log = True
+    try:
+        yield
+    finally:
+        play_context.no_log = was
+
+
 def run_agent(
     connection: Any,
     host: str,
@@ -245,7 +266,8 @@ def run_agent(
         started = time.monotonic()
         display.vvv(f"{prefix}: sending {len(stdin)} bytes (attempt {attempt} of {attempts})", host=host)
         try:
-            rc, stdout, stderr = connection.exec_command(BOOTSTRAP, in_data=stdin, sudoable=False)
+            with _answer_not_logged(connection, operation):
+                rc, stdout, stderr = connection.exec_command(BOOTSTRAP, in_data=stdin, sudoable=False)
         except Exception as exc:
             reason = _first_lines(str(exc), 3) or type(exc).__name__
             if not _is_connection_drop(exc):
