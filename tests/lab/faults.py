@@ -3,8 +3,14 @@
 ```json
 {"refuse_auth": true, "drop_before_step": 2, "drop_after_step": 1, "stall_seconds": 40,
  "truncate_output": true, "malformed_output": true, "operation": "apply", "once": true,
- "after_shells": 2}
+ "after_shells": 2, "bind_before_apply": {"kind": "iis_binding", "thumbprint": "AB12..."}}
 ```
+
+``bind_before_apply`` is an administrator acting between the controller's read
+and its apply: when an ``apply`` request arrives, before its first step, the
+certificate gets bound (``kind``: ``iis_binding`` adds the https binding
+``*:8443:`` of Default Web Site, ``exchange_services`` enables IMAP on it,
+``internal_transport`` makes it the internal transport certificate).
 
 ``operation`` (optional) limits the agent faults to requests of that operation;
 ``once`` clears the whole file after the first fault fires, so a rerun converges;
@@ -23,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.lab.state import read_json
+from tests.lab.state import HostState, read_json
 
 _FIRE_LOCK = threading.Lock()
 _DELETE_LINE = json.dumps({"action": "delete"})[1:-1]  # '"action": "delete"', as the log writes it
@@ -68,3 +74,21 @@ class Faults:
         if self.raw.get("once"):
             with _FIRE_LOCK:
                 self.path.unlink(missing_ok=True)
+
+
+def bind_before_apply(host: HostState, spec: dict[str, Any]) -> None:
+    """Bind a certificate the way an administrator would, between the controller's read and its apply."""
+    kind, thumb = str(spec["kind"]), str(spec["thumbprint"]).upper()
+    with host.lock:
+        if kind == "iis_binding":
+            binding = {"site": "Default Web Site", "binding": "*:8443:", "port": 8443, "host_header": ""}
+            host.write_iis_bindings([*host.iis_bindings(), {**binding, "thumbprint": thumb, "store": "My"}])
+        elif kind == "exchange_services":
+            table = host.exchange_certificates()
+            entry = table.setdefault(thumb, {"services": []})
+            entry["services"] = [*entry.get("services", []), "IMAP"]
+            host.write_exchange_certificates(table)
+        elif kind == "internal_transport":
+            host.write_transport({**host.transport(), "internal_transport_certificate_thumbprint": thumb})
+        else:
+            raise ValueError(f"bind_before_apply: unknown kind {kind!r}")

@@ -31,48 +31,93 @@ from tests.lab.winnames import tls_certificate_name
 OBSERVATIONS_FILE = "observations.log"
 
 
-def dangling_references(host: HostState) -> list[dict[str, Any]]:
-    """Every configured reference to a certificate that is not in ``LocalMachine\\My``."""
-    present = host.certificates("My")
-    thumbprints = {c.thumbprint for c in present}
-    names = {tls_certificate_name(c.cert) for c in present}
+Reference = tuple[str, str, str, str]  # kind, ref, "tls_certificate_name" or "thumbprint", value
+
+
+def configured_references(host: HostState) -> list[Reference]:
+    """Every place the server's configuration names a certificate, by name or by thumbprint.
+
+    By ``<I>issuer<S>subject``: send connectors this server sends for, its receive connectors, the
+    hybrid configuration when it is a sending or receiving server. By thumbprint: Exchange's
+    certificate entries with services, the internal transport certificate, IIS bindings.
+    """
     server = host.computer_name.upper()
-    found: list[dict[str, Any]] = []
-
-    def by_name(kind: str, ref: str, value: Any) -> None:
-        if value and value not in names:
-            found.append({"kind": kind, "ref": ref, "tls_certificate_name": value})
-
-    def by_thumbprint(kind: str, ref: str, value: Any) -> None:
-        if value and str(value).upper() not in thumbprints:
-            found.append({"kind": kind, "ref": ref, "thumbprint": str(value).upper()})
-
+    found: list[Reference] = []
     if host.has_exchange:
         for connector in host.send_connectors():
             senders = {str(s).upper() for s in connector.get("source_transport_servers") or []}
-            if server in senders:
-                by_name("send_connector", str(connector.get("identity")), connector.get("tls_certificate_name"))
+            if server in senders and connector.get("tls_certificate_name"):
+                name = str(connector["tls_certificate_name"])
+                found.append(("send_connector", str(connector.get("identity")), "tls_certificate_name", name))
         for connector in host.receive_connectors():
-            if str(connector.get("server", "")).upper() == server:
-                by_name("receive_connector", str(connector.get("identity")), connector.get("tls_certificate_name"))
+            if str(connector.get("server", "")).upper() == server and connector.get("tls_certificate_name"):
+                name = str(connector["tls_certificate_name"])
+                found.append(("receive_connector", str(connector.get("identity")), "tls_certificate_name", name))
         hybrid = host.hybrid() or {}
         members = {
             str(s).upper()
             for s in (hybrid.get("sending_transport_servers") or []) + (hybrid.get("receiving_transport_servers") or [])
         }
-        if server in members:
-            by_name("hybrid_configuration", "hybrid", hybrid.get("tls_certificate_name"))
+        if server in members and hybrid.get("tls_certificate_name"):
+            found.append(
+                ("hybrid_configuration", "hybrid", "tls_certificate_name", str(hybrid["tls_certificate_name"]))
+            )
         for thumb, entry in host.exchange_certificates().items():
             if entry.get("services"):
-                by_thumbprint("exchange_services", ",".join(entry["services"]), thumb)
-        by_thumbprint(
-            "internal_transport",
-            "InternalTransportCertificateThumbprint",
-            host.transport().get("internal_transport_certificate_thumbprint"),
-        )
+                found.append(("exchange_services", ",".join(entry["services"]), "thumbprint", thumb.upper()))
+        internal = host.transport().get("internal_transport_certificate_thumbprint")
+        if internal:
+            found.append(
+                ("internal_transport", "InternalTransportCertificateThumbprint", "thumbprint", internal.upper())
+            )
     for binding in host.iis_bindings():
-        by_thumbprint("iis_binding", f"{binding.get('site')} {binding.get('binding')}", binding.get("thumbprint"))
+        if binding.get("thumbprint"):
+            ref = f"{binding.get('site')} {binding.get('binding')}"
+            found.append(("iis_binding", ref, "thumbprint", str(binding["thumbprint"]).upper()))
     return found
+
+
+def dangling_references(host: HostState) -> list[dict[str, Any]]:
+    """Every configured reference to a certificate that is not in ``LocalMachine\\My``."""
+    present = host.certificates("My")
+    known = {
+        "thumbprint": {c.thumbprint for c in present},
+        "tls_certificate_name": {tls_certificate_name(c.cert) for c in present},
+    }
+    return [
+        {"kind": kind, "ref": ref, key: value}
+        for kind, ref, key, value in configured_references(host)
+        if value not in known[key]
+    ]
+
+
+def references_lost_without(host: HostState, thumb: str) -> list[Reference]:
+    """The references that removing ``thumb`` from ``My`` would leave pointing at nothing.
+
+    By thumbprint: IIS bindings and the internal transport certificate naming it, and each Exchange
+    service it has that no other certificate in ``My`` has. By name: those naming its issuer and
+    subject when no other certificate in ``My`` has the same (Exchange then finds none).
+    """
+    present = host.certificates("My")
+    removed = next((c for c in present if c.thumbprint == thumb), None)
+    if removed is None:
+        return []
+    name = tls_certificate_name(removed.cert)
+    others = [c for c in present if c.thumbprint != thumb]
+    same_name = [c for c in others if tls_certificate_name(c.cert) == name]
+    table = host.exchange_certificates() if host.has_exchange else {}
+    served = {s for c in others for s in (table.get(c.thumbprint) or {}).get("services", [])}
+    lost_services = [s for s in (table.get(thumb) or {}).get("services", []) if s not in served]
+    lost: list[Reference] = []
+    for kind, ref, key, value in configured_references(host):
+        if kind == "exchange_services":
+            if value == thumb and lost_services:
+                lost.append((kind, ",".join(lost_services), key, value))
+        elif (key == "thumbprint" and value == thumb) or (
+            key == "tls_certificate_name" and value == name and not same_name
+        ):
+            lost.append((kind, ref, key, value))
+    return lost
 
 
 def observe(host: HostState, step: int, result: dict[str, Any] | None) -> None:

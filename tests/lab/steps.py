@@ -18,6 +18,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
+from tests.lab.observer import references_lost_without
 from tests.lab.state import HostState, write_bytes_atomic
 from tests.lab.winnames import BadWindowsPath, thumbprint
 
@@ -310,6 +311,12 @@ def remove(host: HostState, step: dict[str, Any]) -> StepResult:
     thumb = _thumb(step)
     store = str(_need(step, "store"))
     with host.lock:
+        # As agent.ps1's Step-Remove: the configuration is read again at the moment of removal,
+        # and a certificate something binds (since the controller's read) stays.
+        bound = references_lost_without(host, thumb) if store == "My" else []
+        if bound:
+            named = "; ".join(f"{kind} {ref}" for kind, ref, _key, _value in bound)
+            raise StepFailed(f"not removing {thumb} from LocalMachine\\My: it is bound now ({named})")
         if not host.remove_certificate(store, thumb):
             return "unchanged", None
         if store == "My":

@@ -36,7 +36,7 @@ from tests.lab.agent import (
     run_request,
 )
 from tests.lab.costs import ServerCosts
-from tests.lab.faults import Faults
+from tests.lab.faults import Faults, bind_before_apply
 from tests.lab.powershell import Script, parse_command, run_cmd, run_powershell
 from tests.lab.state import HostState, read_json
 
@@ -459,6 +459,9 @@ class WsmanHandler(BaseHTTPRequestHandler):
             drops = (faults.get("drop_before_step", operation), faults.get("drop_after_step", operation))
         hooks = StepHooks(*drops, on_exchange_load=lambda: self._load_exchange(command))
         host = HostState(self.server.host_dir)
+        if faults.get("bind_before_apply", operation) and operation == "apply":
+            bind_before_apply(host, faults.get("bind_before_apply", operation))
+            faults.fired()
         try:
             response = run_request(host, version, request_text, hooks)
         except DropConnection:

@@ -498,13 +498,56 @@ function Step-Backup($Step) {
     return @{ changed = $changed; data = (Get-BackupData $path $kind $certificate[0].Thumbprint $algorithm) }
 }
 
+# Read again at the moment of removal (the controller's read may be minutes old): what would point
+# at nothing once the certificate left My. An IIS binding or the internal transport naming it; an
+# Exchange service no other certificate has; a connector or the hybrid configuration naming its
+# issuer and subject when no other certificate in My has the same.
+function Get-LostBindings($Certificate, $Others) {
+    $thumbprint = $Certificate.Thumbprint
+    foreach ($binding in @(Read-IisBindings)) {
+        if ($binding.thumbprint -eq $thumbprint) { "IIS binding $($binding.site) $($binding.binding)" }
+    }
+    Import-Exchange
+    if (-not (Test-Exchange)) { return }
+    $server = $env:COMPUTERNAME
+    $entries = @(Get-ExchangeCertificate -Server $server)
+    $served = @(foreach ($entry in $entries) { if ($entry.Thumbprint -ne $thumbprint) { Split-List $entry.Services } })
+    foreach ($entry in $entries) {
+        if ($entry.Thumbprint -ne $thumbprint) { continue }
+        foreach ($service in @(Split-List $entry.Services)) { if ($served -notcontains $service) { "Exchange service $service" } }
+    }
+    if ((Get-TransportService -Identity $server).InternalTransportCertificateThumbprint -eq $thumbprint) {
+        'the internal transport certificate'
+    }
+    if (@($Others | Where-Object { $_.Issuer -eq $Certificate.Issuer -and $_.Subject -eq $Certificate.Subject }).Count -gt 0) { return }
+    $name = '<I>' + $Certificate.Issuer + '<S>' + $Certificate.Subject
+    foreach ($c in @(Get-SendConnector)) {
+        if ((@(Get-StringList $c.SourceTransportServers) -contains $server) -and [string]$c.TlsCertificateName -eq $name) { "send connector $($c.Identity)" }
+    }
+    foreach ($c in @(Get-ReceiveConnector -Server $server)) {
+        if ([string]$c.TlsCertificateName -eq $name) { "receive connector $($c.Identity)" }
+    }
+    $hybrid = Get-HybridConfiguration
+    if ($null -ne $hybrid -and [string]$hybrid.TlsCertificateName -eq $name) {
+        $members = @(Get-StringList $hybrid.SendingTransportServers) + @(Get-StringList $hybrid.ReceivingTransportServers)
+        if ($members -contains $server) { 'the hybrid configuration' }
+    }
+}
+
 function Step-Remove($Step) {
     $thumbprint = [string](Get-Field $Step 'thumbprint')
-    $store = Open-Store ([string](Get-Field $Step 'store')) $true
+    $storeName = [string](Get-Field $Step 'store')
+    $store = Open-Store $storeName $true
     try {
         $found = @(Find-Certificate $store $thumbprint)
+        if ($found.Count -eq 0) { return @{ changed = $false } }
+        if ($storeName -eq 'My') {
+            $others = @($store.Certificates | Where-Object { $_.Thumbprint -ne $found[0].Thumbprint })
+            $bound = @(Get-LostBindings $found[0] $others)
+            if ($bound.Count -gt 0) { throw "not removing $thumbprint from LocalMachine\My: it is bound now ($($bound -join '; '))" }
+        }
         foreach ($certificate in $found) { $store.Remove($certificate) }
-        return @{ changed = ($found.Count -gt 0) }
+        return @{ changed = $true }
     }
     finally { $store.Close() }
 }
