@@ -56,7 +56,7 @@ test: venv system-deps lint sanity
 	$(BIN)/pytest -q -n 2 tests
 
 lab: venv
-	$(BIN)/python -m tests.lab start --dir $(LAB_DIR) --scenario $(SCENARIO) --inventory inventories/lab/hosts.yml
+	$(BIN)/python -m tests.lab start --dir $(LAB_DIR) --scenario $(SCENARIO) --transports --inventory inventories/lab/hosts.yml
 
 lab-stop: venv
 	$(BIN)/python -m tests.lab stop --dir $(LAB_DIR)

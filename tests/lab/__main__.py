@@ -19,6 +19,11 @@ def main(argv: list[str] | None = None) -> int:
     start.add_argument("--scenario", default="field", choices=sorted(SCENARIO_DOCS))
     start.add_argument("--hosts", type=int, default=3, help="number of hosts (fleet scenario only)")
     start.add_argument("--https", action="store_true", help="serve WinRM over HTTPS (validated, lab CA in ca.pem)")
+    start.add_argument(
+        "--transports",
+        action="store_true",
+        help="add one host per way of connecting (groups transport_*; starts a private Kerberos KDC)",
+    )
     start.add_argument("--inventory", type=Path, default=Path("inventories/lab/hosts.yml"))
     start.add_argument("--command-start-seconds", type=float, default=0.0, help="each powershell.exe start (sleep)")
     start.add_argument("--exchange-load-seconds", type=float, default=0.0, help="each Exchange cmdlet load (sleep)")
@@ -33,7 +38,13 @@ def main(argv: list[str] | None = None) -> int:
                 parser.error("--hosts must be at least 1")
             costs = ServerCosts(args.command_start_seconds, args.exchange_load_seconds)
             lab = start_lab(
-                args.dir, args.scenario, hosts=args.hosts, https=args.https, inventory=args.inventory, costs=costs
+                args.dir,
+                args.scenario,
+                hosts=args.hosts,
+                https=args.https,
+                inventory=args.inventory,
+                costs=costs,
+                transports=args.transports,
             )
             print(
                 f"lab: {args.scenario} with {len(lab.hosts)} hosts running (pid file {lab.dir / 'lab.pid'}); "

@@ -63,18 +63,22 @@ class LabClient:
         password: str | None = None,
         operation_timeout_sec: int = 20,
         read_timeout_sec: int = 30,
+        transport: str = "basic",
+        username: str | None = None,
+        **protocol_options: Any,
     ) -> None:
         info = lab.host_info(host)
         scheme = info["scheme"]
         self.protocol = winrm.Protocol(
             f"{scheme}://127.0.0.1:{info['port']}/wsman",
-            transport="basic",
-            username=info["auth"]["user"],
+            transport=transport,  # type: ignore[arg-type]
+            username=username or info["auth"]["user"],
             password=info["auth"]["password"] if password is None else password,
             server_cert_validation="validate",
             ca_trust_path=str(lab.dir / "ca.pem") if scheme == "https" else None,
             operation_timeout_sec=operation_timeout_sec,
             read_timeout_sec=read_timeout_sec,
+            **protocol_options,
         )
 
     def run(self, command: str, arguments: list[str] | tuple[str, ...] = (), stdin: bytes | None = None) -> Output:

@@ -13,11 +13,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.lab import kdc
 from tests.lab.costs import ServerCosts
 from tests.lab.inventory import write_inventory
-from tests.lab.scenarios import build_lab
+from tests.lab.scenarios import LAB_PASSWORD, USER, build_lab
 from tests.lab.state import read_json, write_json
 from tests.lab.tls import write_lab_tls
+from tests.lab.transports import kerberos_service_hosts, write_transport_credentials
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 READY_TIMEOUT = 120.0
@@ -76,6 +78,7 @@ def start_lab(
     *,
     https_server_certificate: str = "valid",
     costs: ServerCosts | None = None,
+    transports: bool = False,
 ) -> LabHandle:
     """Build ``scenario`` in ``dir`` (emptied first), start its server process, write the inventory.
 
@@ -87,10 +90,13 @@ def start_lab(
     if lab_dir.exists():
         shutil.rmtree(lab_dir)
     lab_dir.mkdir(parents=True)
-    build_lab(lab_dir, scenario, hosts=hosts, https=https)
+    build_lab(lab_dir, scenario, hosts=hosts, https=https, transports=transports)
     if costs is not None:
         _set_costs(lab_dir, costs)
-    if https:
+    if transports:
+        write_transport_credentials(lab_dir)
+        _provision_kerberos(lab_dir)
+    if https or transports:
         write_lab_tls(lab_dir, server=https_server_certificate)  # "expired": tests/reliability/test_https_validation.py
     log = (lab_dir / "lab.log").open("ab")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]))
@@ -128,6 +134,21 @@ def _set_costs(lab_dir: Path, costs: ServerCosts) -> None:
         info = read_json(host_json)
         info["costs"] = costs.to_host_info()
         write_json(host_json, info)
+
+
+def _provision_kerberos(lab_dir: Path) -> None:
+    service_hosts = kerberos_service_hosts(lab_dir)
+    if not service_hosts:
+        return
+    if not kdc.available():
+        raise LabError(
+            "the transport hosts need MIT Kerberos (krb5kdc, kdb5_util, kadmin.local, kinit): "
+            "run tests/support/ensure-system-deps.sh as root"
+        )
+    try:
+        kdc.provision(lab_dir, USER, LAB_PASSWORD, service_hosts)
+    except kdc.KdcError as exc:
+        raise LabError(str(exc)) from exc
 
 
 def _alive(pid: int) -> bool:

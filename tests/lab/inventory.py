@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 
 from tests.lab.state import read_json, write_bytes_atomic
+from tests.lab.transports import BY_NAME, TRANSPORT_GROUPS, connection_vars
 
 
 def inventory_document(lab_dir: Path) -> dict[str, Any]:
@@ -15,6 +16,7 @@ def inventory_document(lab_dir: Path) -> dict[str, Any]:
     scenario = read_json(lab_dir / "scenario.json")
     lab_dir = lab_dir.resolve()
     hosts: dict[str, Any] = {}
+    groups: dict[str, dict[str, Any]] = {group: {"hosts": {}} for group in TRANSPORT_GROUPS}
     for entry in lab["hosts"]:
         info = read_json(lab_dir / "hosts" / entry["name"] / "host.json")
         record = scenario["hosts"][entry["name"]]
@@ -32,29 +34,33 @@ def inventory_document(lab_dir: Path) -> dict[str, Any]:
         if entry["scheme"] == "https":
             host_vars["ansible_winrm_server_cert_validation"] = "validate"
             host_vars["ansible_winrm_ca_trust_path"] = str(lab_dir / "ca.pem")
-        hosts[entry["name"]] = host_vars
+        if entry["name"] in BY_NAME:
+            host_vars.update(connection_vars(entry["name"], info, lab_dir))
+            for group in BY_NAME[entry["name"]].groups:
+                groups[group]["hosts"][entry["name"]] = dict(host_vars)
+        else:
+            hosts[entry["name"]] = host_vars
+    common = _common_vars(lab_dir, scenario)
+    children: dict[str, Any] = {"exchange": {"hosts": hosts, "vars": common}}
+    if any(group["hosts"] for group in groups.values()):
+        children["transports"] = {"children": groups, "vars": common}
+    return {"all": {"children": children}}
+
+
+def _common_vars(lab_dir: Path, scenario: dict[str, Any]) -> dict[str, Any]:
     return {
-        "all": {
-            "children": {
-                "exchange": {
-                    "hosts": hosts,
-                    "vars": {
-                        "ansible_connection": "winrm",
-                        "ansible_winrm_transport": "basic",
-                        "ansible_shell_type": "powershell",
-                        "ansible_winrm_operation_timeout_sec": 20,
-                        "ansible_winrm_read_timeout_sec": 30,
-                        "certwarden_lab_dir": str(lab_dir),
-                        "certwarden_lab_scenario": scenario["scenario"],
-                        "certwarden_services": ["IIS", "SMTP"],
-                        "certwarden_send_connectors": ["Outbound to Office 365"],
-                        "certwarden_pfx_password": scenario["pfx_password"],
-                        "certwarden_chain_bundle": str(lab_dir / "pki" / "chain.pem"),
-                        "certwarden_backup_directory": "C:\\ProgramData\\certwarden\\backup",
-                    },
-                }
-            }
-        }
+        "ansible_connection": "winrm",
+        "ansible_winrm_transport": "basic",
+        "ansible_shell_type": "powershell",
+        "ansible_winrm_operation_timeout_sec": 20,
+        "ansible_winrm_read_timeout_sec": 30,
+        "certwarden_lab_dir": str(lab_dir),
+        "certwarden_lab_scenario": scenario["scenario"],
+        "certwarden_services": ["IIS", "SMTP"],
+        "certwarden_send_connectors": ["Outbound to Office 365"],
+        "certwarden_pfx_password": scenario["pfx_password"],
+        "certwarden_chain_bundle": str(lab_dir / "pki" / "chain.pem"),
+        "certwarden_backup_directory": "C:\\ProgramData\\certwarden\\backup",
     }
 
 

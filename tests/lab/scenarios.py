@@ -218,7 +218,9 @@ def plan_hosts(pki: TestPki, scenario: str, hosts: int) -> list[HostSpec]:
 
 
 # Writing folders -----------------------------------------------------------------------
-def _write_host(lab_dir: Path, spec: HostSpec, scheme: str, password: str) -> None:
+def _write_host(
+    lab_dir: Path, spec: HostSpec, scheme: str, password: str, mechanisms: tuple[str, ...] = ("basic",)
+) -> None:
     host_dir = lab_dir / "hosts" / spec.name
     write_json(
         host_dir / "host.json",
@@ -229,7 +231,7 @@ def _write_host(lab_dir: Path, spec: HostSpec, scheme: str, password: str) -> No
             "exchange": True,
             "exchange_version": spec.exchange_version,
             "os": spec.os,
-            "auth": {"user": USER, "password": password},
+            "auth": {"user": USER, "password": password, "mechanisms": list(mechanisms)},
             "port": 0,
             "scheme": scheme,
         },
@@ -397,14 +399,29 @@ def _write_pki(lab_dir: Path, pki: TestPki) -> dict[str, str]:
 
 
 def build_lab(
-    lab_dir: Path, scenario: str, hosts: int = 3, https: bool = False, password: str = LAB_PASSWORD
+    lab_dir: Path,
+    scenario: str,
+    hosts: int = 3,
+    https: bool = False,
+    password: str = LAB_PASSWORD,
+    *,
+    transports: bool = False,
 ) -> dict[str, Any]:
-    """Write every host and organisation folder of ``scenario``; returns what scenario.json records."""
+    """Write every host and organisation folder of ``scenario`` (plus the transport hosts); returns scenario.json."""
+    from tests.lab.transports import BY_NAME, plan_transport_hosts
+
     pki = TestPki()
     specs = plan_hosts(pki, scenario, hosts)
     scheme = "https" if https else "http"
+    schemes = {spec.name: scheme for spec in specs}
     for spec in specs:
         _write_host(lab_dir, spec, scheme, password)
+    if transports:
+        for spec in plan_transport_hosts(pki):
+            transport = BY_NAME[spec.name]
+            schemes[spec.name] = transport.scheme
+            _write_host(lab_dir, spec, transport.scheme, password, transport.mechanisms)
+            specs.append(spec)
     for org in sorted({s.org for s in specs}):
         _write_org(lab_dir, org, [s for s in specs if s.org == org], pki)
     pki_thumbprints = _write_pki(lab_dir, pki)
@@ -428,7 +445,7 @@ def build_lab(
         {
             "scenario": scenario,
             "pid": None,
-            "hosts": [{"name": s.name, "org": s.org, "port": 0, "scheme": scheme} for s in specs],
+            "hosts": [{"name": s.name, "org": s.org, "port": 0, "scheme": schemes[s.name]} for s in specs],
         },
     )
     return record

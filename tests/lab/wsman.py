@@ -2,7 +2,9 @@
 
 It speaks what ansible-core's ``winrm`` connection plugin and pywinrm send:
 Create (shell), Command, Send (stdin), Receive, Signal (terminate), Delete,
-SOAP 1.2 over HTTP(S) with Basic authentication. A command runs when its stdin
+SOAP 1.2 over HTTP(S) with the authentication mechanisms the host's
+listener enables (winrm_auth.py) and, over HTTP with NTLM, Kerberos or CredSSP,
+WinRM message encryption (winrm_crypto.py). A command runs when its stdin
 is complete (``End="true"``) or at once when it takes no stdin; Receive then
 hands the output back in chunks.
 """
@@ -10,10 +12,8 @@ hands the output back in chunks.
 from __future__ import annotations
 
 import base64
-import binascii
 import contextlib
 import json
-import re
 import ssl
 import sys
 import threading
@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape
 
 from tests.lab.agent import (
     BEGIN,
@@ -39,18 +38,10 @@ from tests.lab.costs import ServerCosts
 from tests.lab.faults import Faults, bind_before_apply
 from tests.lab.powershell import Script, parse_command, run_cmd, run_powershell
 from tests.lab.state import HostState, read_json
+from tests.lab.winrm_auth import AuthSettings, ConnectionAuth, Verdict, certificate_hash
+from tests.lab.winrm_crypto import EncryptionError, decrypt, encrypt, is_encrypted
+from tests.lab.wsman_soap import ACTION_PREFIXES, NS, envelope, fault, operation_timeout
 
-NS = {
-    "s": "http://www.w3.org/2003/05/soap-envelope",
-    "a": "http://schemas.xmlsoap.org/ws/2004/08/addressing",
-    "w": "http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd",
-    "rsp": "http://schemas.microsoft.com/wbem/wsman/1/windows/shell",
-    "x": "http://schemas.xmlsoap.org/ws/2004/09/transfer",
-}
-_ACTION_PREFIXES = (
-    "http://schemas.xmlsoap.org/ws/2004/09/transfer/",
-    "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/",
-)
 _DONE = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/CommandState/Done"
 _RUNNING = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/CommandState/Running"
 OPERATION_TIMEOUT_FAULT = 2150858793
@@ -90,11 +81,22 @@ class HostEndpoint(ThreadingHTTPServer):
     block_on_close = False
     request_queue_size = 64
 
-    def __init__(self, host_dir: Path, ssl_context: ssl.SSLContext | None = None, port: int = 0) -> None:
+    def __init__(
+        self,
+        host_dir: Path,
+        ssl_context: ssl.SSLContext | None = None,
+        port: int = 0,
+        *,
+        certificate_der: bytes | None = None,
+        credssp_tls: Any = None,
+    ) -> None:
         self.host_dir = host_dir
         self.ssl_context = ssl_context
         info = read_json(host_dir / "host.json")
         self.auth = info.get("auth", {})
+        self.auth_settings = AuthSettings.from_host(self.auth, str(info.get("fqdn") or info["computer_name"]))
+        self.certificate_der = certificate_der if ssl_context is not None else None
+        self.credssp_tls = credssp_tls
         self.computer_name = str(info["computer_name"])
         self.costs = ServerCosts.from_host_info(info)
         self.shells: dict[str, Shell] = {}
@@ -125,36 +127,6 @@ class HostEndpoint(ThreadingHTTPServer):
             handle.write(line)
 
 
-def _envelope(action: str, relates_to: str | None, body: str, shell_id: str | None = None) -> bytes:
-    relates = f"<a:RelatesTo>{escape(relates_to)}</a:RelatesTo>" if relates_to else ""
-    selector = f'<w:SelectorSet><w:Selector Name="ShellId">{shell_id}</w:Selector></w:SelectorSet>' if shell_id else ""
-    text = (
-        '<?xml version="1.0" encoding="UTF-8"?>'
-        f'<s:Envelope xmlns:s="{NS["s"]}" xmlns:a="{NS["a"]}" xmlns:w="{NS["w"]}" xmlns:rsp="{NS["rsp"]}" '
-        f'xmlns:x="{NS["x"]}" xml:lang="en-US"><s:Header>'
-        f"<a:Action>{action}</a:Action><a:MessageID>uuid:{uuid.uuid4()}</a:MessageID>"
-        "<a:To>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</a:To>"
-        f"{relates}{selector}</s:Header><s:Body>{body}</s:Body></s:Envelope>"
-    )
-    return text.encode("utf-8")
-
-
-def _fault(relates_to: str | None, code: int, reason: str, subcode: str = "w:InternalError") -> bytes:
-    body = (
-        f"<s:Fault><s:Code><s:Value>s:Receiver</s:Value><s:Subcode><s:Value>{subcode}</s:Value></s:Subcode>"
-        f'</s:Code><s:Reason><s:Text xml:lang="en-US">{escape(reason)}</s:Text></s:Reason><s:Detail>'
-        f'<f:WSManFault xmlns:f="http://schemas.microsoft.com/wbem/wsman/1/wsmanfault" Code="{code}" '
-        f'Machine="127.0.0.1"><f:Message>{escape(reason)}</f:Message></f:WSManFault></s:Detail></s:Fault>'
-    )
-    return _envelope("http://schemas.dmtf.org/wbem/wsman/1/wsman/fault", relates_to, body)
-
-
-def _operation_timeout(root: ET.Element) -> float:
-    node = root.find(".//w:OperationTimeout", NS)
-    match = re.match(r"PT([\d.]+)S", node.text or "") if node is not None else None
-    return min(float(match.group(1)), 60.0) if match else 20.0
-
-
 class WsmanHandler(BaseHTTPRequestHandler):
     server: HostEndpoint
     protocol_version = "HTTP/1.1"
@@ -165,6 +137,13 @@ class WsmanHandler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        self.gate = ConnectionAuth(
+            self.server.auth_settings,
+            certificate_hash(self.server.certificate_der) if self.server.certificate_der else None,
+        )
+        self.gate.credssp_tls = self.server.credssp_tls
+        self.pending_headers: dict[str, str] = {}
+        self.sealed = False
         if isinstance(self.connection, ssl.SSLSocket):
             try:
                 self.connection.do_handshake()
@@ -177,10 +156,15 @@ class WsmanHandler(BaseHTTPRequestHandler):
 
     # HTTP plumbing -----------------------------------------------------------
     def _reply(self, status: int, body: bytes, extra_headers: dict[str, str] | None = None) -> None:
+        content_type = "application/soap+xml;charset=UTF-8"
+        if body and self.sealed and self.gate.sealer is not None:
+            body, content_type = encrypt(body, self.gate.sealer)
+        headers = {**self.pending_headers, **(extra_headers or {})}
+        self.pending_headers = {}
         self.send_response(status)
-        self.send_header("Content-Type", "application/soap+xml;charset=UTF-8")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
-        for key, value in (extra_headers or {}).items():
+        for key, value in headers.items():
             self.send_header(key, value)
         self.end_headers()
         self.wfile.write(body)
@@ -191,26 +175,57 @@ class WsmanHandler(BaseHTTPRequestHandler):
         with contextlib.suppress(OSError):
             self.connection.shutdown(2)
 
-    def _authorised(self) -> bool:
-        header = self.headers.get("Authorization", "")
-        if not header.startswith("Basic "):
-            return False
-        try:
-            user, _unused, password = base64.b64decode(header[6:]).decode("utf-8").partition(":")
-        except (binascii.Error, UnicodeDecodeError):
-            return False
-        return user == self.server.auth.get("user") and password == self.server.auth.get("password")
+    def _admit(self, body: bytes, faults: Faults) -> bytes | None:
+        """The request's SOAP envelope when the connection may proceed; otherwise answers and returns None."""
+        self.pending_headers = {}
+        self.sealed = False
+        if faults.raw.get("refuse_auth"):
+            faults.fired()
+            verdict: Verdict = self.gate.challenge("refused", "refuse_auth fault")
+        else:
+            verdict = self.gate.admit(self.headers.get("Authorization", ""))
+        if verdict.status != 200:
+            self.server.log_request_event(
+                "unauthorized", None, None, len(body), mechanism=verdict.attempted, reason=verdict.reason
+            )
+            self._reply(verdict.status, b"", verdict.headers)
+            return None
+        self.pending_headers = verdict.headers
+        self.sealed = is_encrypted(self.headers.get("Content-Type", ""))
+        if self.sealed:
+            if self.gate.sealer is None:
+                self._reply(400, b"")
+                return None
+            try:
+                body = decrypt(body, self.gate.sealer)
+            except (EncryptionError, Exception) as exc:  # a body that does not unseal: Windows answers 400
+                self.server.log_request_event("undecryptable", None, None, len(body), reason=str(exc)[:200])
+                self.sealed = False
+                self._reply(400, b"")
+                return None
+        if not body:  # the empty POST that opens an authenticated (and encrypting) connection
+            self._reply(200, b"")
+            return None
+        return body
+
+    def _log_event(self, action: str, shell_id: str | None, command: Command | None, size: int, **extra: Any) -> None:
+        self.server.log_request_event(action, shell_id, command, size, **self.logon_fields, **extra)
+
+    @property
+    def logon_fields(self) -> dict[str, Any]:
+        logon = self.gate.logon
+        if logon is None:
+            return {}
+        return {"mechanism": logon.mechanism, "can_delegate": logon.can_delegate, "encrypted": self.sealed}
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length)
         faults = Faults.load(self.server.host_dir)
-        if faults.raw.get("refuse_auth") or not self._authorised():
-            if faults.raw.get("refuse_auth"):
-                faults.fired()
-            self.server.log_request_event("unauthorized", None, None, len(body))
-            self._reply(401, b"", {"WWW-Authenticate": 'Basic realm="WSMAN"'})
+        envelope = self._admit(body, faults)
+        if envelope is None:
             return
+        body = envelope
         try:
             root = ET.fromstring(body)  # noqa: S314 - loopback test server; the client is ours
         except ET.ParseError:
@@ -218,7 +233,7 @@ class WsmanHandler(BaseHTTPRequestHandler):
             return
         action_node = root.find(".//a:Action", NS)
         action = (action_node.text or "") if action_node is not None else ""
-        for prefix in _ACTION_PREFIXES:
+        for prefix in ACTION_PREFIXES:
             action = action.removeprefix(prefix)
         message_node = root.find(".//a:MessageID", NS)
         message_id = message_node.text if message_node is not None else None
@@ -227,14 +242,14 @@ class WsmanHandler(BaseHTTPRequestHandler):
         try:
             handler = getattr(self, f"_on_{action.lower()}", None)
             if handler is None:
-                self._reply(500, _fault(message_id, 2150858771, f"The action {action} is not supported."))
+                self._reply(500, fault(message_id, 2150858771, f"The action {action} is not supported."))
                 return
             handler(root, message_id, shell_id, faults, len(body))
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
             self.close_connection = True
         except Exception as exc:  # keep the server alive; the client sees a WS-Man fault
             print(f"lab: {self.server.host_dir.name}: {action}: {type(exc).__name__}: {exc}", file=sys.stderr)
-            self._reply(500, _fault(message_id, 2150858752, f"Internal lab error: {exc}"))
+            self._reply(500, fault(message_id, 2150858752, f"Internal lab error: {exc}"))
 
     # WS-Man actions ------------------------------------------------------------
     def _shell(self, shell_id: str | None, message_id: str | None) -> Shell | None:
@@ -243,7 +258,7 @@ class WsmanHandler(BaseHTTPRequestHandler):
         if shell is None:
             self._reply(
                 500,
-                _fault(
+                fault(
                     message_id,
                     SHELL_NOT_FOUND_FAULT,
                     "The request for the Windows Remote Shell "
@@ -260,7 +275,7 @@ class WsmanHandler(BaseHTTPRequestHandler):
         shell = Shell(str(uuid.uuid4()).upper())
         with self.server.lock:
             self.server.shells[shell.id] = shell
-        self.server.log_request_event("create", shell.id, None, size)
+        self._log_event("create", shell.id, None, size)
         body = (
             f"<x:ResourceCreated><a:Address>http://127.0.0.1:{self.server.server_address[1]}/wsman</a:Address>"
             "<a:ReferenceParameters><w:ResourceURI>http://schemas.microsoft.com/wbem/wsman/1/windows/shell/cmd"
@@ -269,7 +284,7 @@ class WsmanHandler(BaseHTTPRequestHandler):
             "<rsp:InputStreams>stdin</rsp:InputStreams><rsp:OutputStreams>stdout stderr</rsp:OutputStreams>"
             "</rsp:Shell>"
         )
-        self._reply(200, _envelope(_ACTION_PREFIXES[0] + "CreateResponse", message_id, body))
+        self._reply(200, envelope(ACTION_PREFIXES[0] + "CreateResponse", message_id, body))
 
     def _on_command(
         self, root: ET.Element, message_id: str | None, shell_id: str | None, faults: Faults, size: int
@@ -293,7 +308,7 @@ class WsmanHandler(BaseHTTPRequestHandler):
         if not takes_stdin:
             self._execute(command)
         body = f"<rsp:CommandResponse><rsp:CommandId>{command.id}</rsp:CommandId></rsp:CommandResponse>"
-        self._reply(200, _envelope(_ACTION_PREFIXES[1] + "CommandResponse", message_id, body, shell.id))
+        self._reply(200, envelope(ACTION_PREFIXES[1] + "CommandResponse", message_id, body, shell.id))
 
     def _on_send(
         self, root: ET.Element, message_id: str | None, shell_id: str | None, faults: Faults, size: int
@@ -304,15 +319,15 @@ class WsmanHandler(BaseHTTPRequestHandler):
         stream = root.find(".//rsp:Send/rsp:Stream", NS)
         command = shell.commands.get(stream.get("CommandId", "") if stream is not None else "")
         if stream is None or command is None:
-            self._reply(500, _fault(message_id, 2150858843, "The command was not found.", "w:InvalidSelectors"))
+            self._reply(500, fault(message_id, 2150858843, "The command was not found.", "w:InvalidSelectors"))
             return
         data = base64.b64decode(stream.text or "")
         command.stdin += data
         end = (stream.get("End") or "").lower() == "true"
-        self.server.log_request_event("send", shell.id, command, size, data_bytes=len(data), end=end)
+        self._log_event("send", shell.id, command, size, data_bytes=len(data), end=end)
         if end and not command.done.is_set():
             self._execute(command)
-        self._reply(200, _envelope(_ACTION_PREFIXES[1] + "SendResponse", message_id, "<rsp:SendResponse/>", shell.id))
+        self._reply(200, envelope(ACTION_PREFIXES[1] + "SendResponse", message_id, "<rsp:SendResponse/>", shell.id))
 
     def _on_receive(
         self, root: ET.Element, message_id: str | None, shell_id: str | None, faults: Faults, size: int
@@ -323,13 +338,13 @@ class WsmanHandler(BaseHTTPRequestHandler):
         desired = root.find(".//rsp:Receive/rsp:DesiredStream", NS)
         command = shell.commands.get(desired.get("CommandId", "") if desired is not None else "")
         if command is None:
-            self._reply(500, _fault(message_id, 2150858843, "The command was not found.", "w:InvalidSelectors"))
+            self._reply(500, fault(message_id, 2150858843, "The command was not found.", "w:InvalidSelectors"))
             return
-        if not command.done.wait(_operation_timeout(root)):
-            self.server.log_request_event("receive", shell.id, command, size, data_bytes=0, timeout=True)
+        if not command.done.wait(operation_timeout(root)):
+            self._log_event("receive", shell.id, command, size, data_bytes=0, timeout=True)
             self._reply(
                 500,
-                _fault(
+                fault(
                     message_id,
                     OPERATION_TIMEOUT_FAULT,
                     "The WS-Management service cannot "
@@ -343,10 +358,10 @@ class WsmanHandler(BaseHTTPRequestHandler):
         if stall and not command.stalled:
             command.stalled = True
             faults.fired()
-            self.server.log_request_event("receive", shell.id, command, size, data_bytes=0, stalled=stall)
+            self._log_event("receive", shell.id, command, size, data_bytes=0, stalled=stall)
             time.sleep(float(stall))
         if command.dropped:
-            self.server.log_request_event("receive", shell.id, command, size, data_bytes=0, dropped=True)
+            self._log_event("receive", shell.id, command, size, data_bytes=0, dropped=True)
             self._drop()
             return
         out = command.stdout[command.sent_out : command.sent_out + RECEIVE_CHUNK]
@@ -370,9 +385,9 @@ class WsmanHandler(BaseHTTPRequestHandler):
             )
         else:
             state = f'<rsp:CommandState CommandId="{command.id}" State="{_RUNNING}"/>'
-        self.server.log_request_event("receive", shell.id, command, size, data_bytes=len(out) + len(err), done=finished)
+        self._log_event("receive", shell.id, command, size, data_bytes=len(out) + len(err), done=finished)
         body = f'<rsp:ReceiveResponse SequenceID="0">{streams}{state}</rsp:ReceiveResponse>'
-        self._reply(200, _envelope(_ACTION_PREFIXES[1] + "ReceiveResponse", message_id, body, shell.id))
+        self._reply(200, envelope(ACTION_PREFIXES[1] + "ReceiveResponse", message_id, body, shell.id))
 
     def _on_signal(
         self, root: ET.Element, message_id: str | None, shell_id: str | None, faults: Faults, size: int
@@ -387,11 +402,9 @@ class WsmanHandler(BaseHTTPRequestHandler):
         if command is not None and not command.done.is_set():
             # Terminated before its stdin ended: it never ran.
             command.done.set()
-            self.server.log_request_event("command", shell.id, command, len(command.stdin), ran=False)
-        self.server.log_request_event("signal", shell.id, command, size)
-        self._reply(
-            200, _envelope(_ACTION_PREFIXES[1] + "SignalResponse", message_id, "<rsp:SignalResponse/>", shell.id)
-        )
+            self._log_event("command", shell.id, command, len(command.stdin), ran=False)
+        self._log_event("signal", shell.id, command, size)
+        self._reply(200, envelope(ACTION_PREFIXES[1] + "SignalResponse", message_id, "<rsp:SignalResponse/>", shell.id))
 
     def _on_delete(
         self, root: ET.Element, message_id: str | None, shell_id: str | None, faults: Faults, size: int
@@ -401,8 +414,8 @@ class WsmanHandler(BaseHTTPRequestHandler):
         if shell is None:
             self._shell(shell_id, message_id)
             return
-        self.server.log_request_event("delete", shell.id, None, size)
-        self._reply(200, _envelope(_ACTION_PREFIXES[0] + "DeleteResponse", message_id, "", None))
+        self._log_event("delete", shell.id, None, size)
+        self._reply(200, envelope(ACTION_PREFIXES[0] + "DeleteResponse", message_id, "", None))
 
     # running a command -----------------------------------------------------------
     def _execute(self, command: Command) -> None:
@@ -410,7 +423,7 @@ class WsmanHandler(BaseHTTPRequestHandler):
             self._run(command)
         finally:
             command.done.set()
-            self.server.log_request_event(
+            self._log_event(
                 "command",
                 command.shell_id,
                 command,
@@ -482,6 +495,8 @@ class WsmanHandler(BaseHTTPRequestHandler):
 
 class _ClosedStream:
     """Stands in for the socket files after a failed TLS handshake."""
+
+    closed = True
 
     def readline(self, *_args: Any) -> bytes:
         return b""

@@ -1,0 +1,166 @@
+"""Every way Windows shops connect, end to end: real pywinrm/pypsrp against the lab's real acceptors.
+
+One lab (scenario ``healthy`` plus the transport hosts, a private MIT KDC
+included) is shared by the module. Each ``transport_<X>`` group holds hosts that
+accept only their own mechanism; the lab's request log records the mechanism,
+whether the body was sealed, and whether the logon could delegate.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests_credssp.exceptions
+import winrm.exceptions
+
+from tests.lab import LabHandle, start_lab
+from tests.lab.client import LabClient
+from tests.lab.kdc import kdc_files
+from tests.lab.transports import BY_NAME, TRANSPORT_GROUPS, TRANSPORT_HOSTS
+from tests.support.lab_plays import COMPLIANCE_TASK, compliance_play
+from tests.support.playbook import REPO, run_playbook
+
+pytestmark = [pytest.mark.lab]
+ANSIBLE = str(Path(sys.executable).with_name("ansible"))
+MECHANISMS = ("basic", "ntlm", "kerberos", "credssp")
+# How each client library reports a 401 whose offers do not include its scheme, or that refuses its token.
+# (requests_ntlm raises PermissionError when the 401 to its NEGOTIATE message carries no challenge.)
+REFUSED = (
+    winrm.exceptions.InvalidCredentialsError,
+    requests_credssp.exceptions.AuthenticationException,
+    PermissionError,
+)
+
+
+@pytest.fixture(scope="module")
+def transport_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
+    lab = start_lab(tmp_path_factory.mktemp("transports") / "lab", "healthy", transports=True)
+    yield lab
+    lab.stop()
+
+
+def controller_env(lab: LabHandle) -> dict[str, str]:
+    """What a controller needs for the lab realm: its krb5.conf (docs/lab.md, "Kerberos")."""
+    return {"KRB5_CONFIG": str(kdc_files(lab.dir).krb5_conf)}
+
+
+def log_entries(lab: LabHandle, host: str) -> list[dict[str, Any]]:
+    log = lab.host_dir(host) / "requests.log"
+    if not log.exists():
+        return []
+    return [json.loads(line) for line in log.read_text(encoding="ascii").splitlines() if line]
+
+
+@pytest.mark.parametrize("group", TRANSPORT_GROUPS)
+def test_cert_facts_succeeds_for_every_transport_group(group: str, transport_lab: LabHandle) -> None:
+    completed = subprocess.run(
+        [ANSIBLE, "-i", str(transport_lab.inventory_path), group, "-m", "certwarden.exchange.cert_facts"],
+        cwd=REPO,
+        env={**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), **controller_env(transport_lab)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    members = [h for h in TRANSPORT_HOSTS if group in h.groups]
+    assert members
+    for host in members:
+        assert f"{host.name} | SUCCESS" in completed.stdout, completed.stdout[-3000:]
+        commands = [e for e in log_entries(transport_lab, host.name) if e["action"] == "command"]
+        assert commands, host.name
+        assert {e["mechanism"] for e in commands} == {host.mechanisms[0]}, host.name
+        sealed = host.scheme == "http" and host.mechanisms[0] != "basic"
+        assert {e["encrypted"] for e in commands} == {sealed}, host.name
+
+
+def _attempt(lab: LabHandle, host: str, mechanism: str) -> None:
+    options: dict[str, Any] = {}
+    username = None
+    if mechanism == "kerberos":
+        options["kerberos_hostname_override"] = lab.host_info("via-kerberos")["fqdn"]
+        username = "certwarden@LAB.TEST"
+    LabClient(lab, host, transport=mechanism, username=username, **options).run("hostname")
+
+
+@pytest.fixture
+def kerberos_ticket(transport_lab: LabHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A TGT for the lab user in a private credential cache (pywinrm's kerberos transport uses the cache)."""
+    cache = f"FILE:{tmp_path / 'ccache'}"
+    env = {**os.environ, **controller_env(transport_lab), "KRB5CCNAME": cache}
+    info = transport_lab.host_info("via-kerberos")
+    subprocess.run(
+        ["kinit", "-f", f"{info['auth']['user']}@LAB.TEST"],  # forwardable: the delegated host may get it
+        input=info["auth"]["password"] + "\n",
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
+    monkeypatch.setenv("KRB5_CONFIG", env["KRB5_CONFIG"])
+    monkeypatch.setenv("KRB5CCNAME", cache)
+
+
+@pytest.mark.parametrize("host", [h.name for h in TRANSPORT_HOSTS if h.connection == "winrm"])
+def test_a_host_accepts_only_its_own_mechanism(host: str, transport_lab: LabHandle, kerberos_ticket: None) -> None:
+    own = BY_NAME[host].mechanisms
+    _attempt(transport_lab, host, own[0])
+    for mechanism in MECHANISMS:
+        if mechanism in own:
+            continue
+        before = len(log_entries(transport_lab, host))
+        with pytest.raises(REFUSED):
+            _attempt(transport_lab, host, mechanism)
+        refused = [e for e in log_entries(transport_lab, host)[before:] if e["action"] == "unauthorized"]
+        # "none": the client's first, unauthenticated request; a client whose scheme is not offered stops there
+        assert refused and {e["mechanism"] for e in refused} <= {mechanism, "none"}, (host, mechanism, refused)
+        assert not [e for e in log_entries(transport_lab, host)[before:] if e["action"] == "create"]
+
+
+def test_the_lab_records_whether_each_logon_can_delegate(transport_lab: LabHandle, kerberos_ticket: None) -> None:
+    expected = {
+        "via-basic": True,  # the server holds the password
+        "via-ntlm": False,
+        "via-kerberos": False,  # a service ticket only
+        "via-kerberos-delegated": True,  # a forwarded TGT
+        "via-credssp": True,  # TSCredentials: the password, delegated
+    }
+    for host, can_delegate in expected.items():
+        options: dict[str, Any] = {}
+        username = None
+        if BY_NAME[host].mechanisms[0] == "kerberos":
+            options = {
+                "kerberos_hostname_override": transport_lab.host_info(host)["fqdn"],
+                "kerberos_delegation": host.endswith("-delegated"),
+            }
+            username = "certwarden@LAB.TEST"
+        before = len(log_entries(transport_lab, host))
+        LabClient(transport_lab, host, transport=BY_NAME[host].mechanisms[0], username=username, **options).run(
+            "hostname"
+        )
+        entries = [e for e in log_entries(transport_lab, host)[before:] if e["action"] == "command"]
+        assert entries and {e["can_delegate"] for e in entries} == {can_delegate}, (host, entries)
+
+
+def test_apply_then_recheck_converges_on_every_transport_host(transport_lab: LabHandle, tmp_path: Path) -> None:
+    play = compliance_play(tmp_path / "backups")
+    play[0]["hosts"] = "transports"
+    env = controller_env(transport_lab)
+    apply = run_playbook(play, transport_lab.inventory_path, tmp_path / "apply", env=env)
+    assert apply.rc == 0, apply.output[-4000:]
+    applied = apply.results(COMPLIANCE_TASK)
+    assert set(applied) == set(BY_NAME), applied.keys()
+    for host, result in applied.items():
+        assert result["changed"] is True and result["compliant"], (host, result.get("findings_after"))
+    recheck = run_playbook(play, transport_lab.inventory_path, tmp_path / "recheck", check=True, env=env)
+    assert recheck.rc == 0, recheck.output[-4000:]
+    for host, result in recheck.results(COMPLIANCE_TASK).items():
+        assert result["plan"] == [] and result["changed"] is False, (host, result["findings"])
