@@ -94,13 +94,17 @@ def count_commands(workdir: Path) -> dict[str, Any]:
 
     lab = start_lab(workdir / "lab-count", COUNT_SCENARIO)
     try:
-        marks = {h: 0 for h in lab.hosts}
+        marks = {(h, action): 0 for h in lab.hosts for action in ("command", "exchange_load")}
 
-        def delta() -> dict[str, int]:
-            counts = command_counts(lab.dir, lab.hosts)
-            taken = {h: len(counts[h]) - marks[h] for h in lab.hosts}
-            marks.update({h: len(counts[h]) for h in lab.hosts})
+        def delta(action: str = "command") -> dict[str, int]:
+            counts = command_counts(lab.dir, lab.hosts, action)
+            taken = {h: len(counts[h]) - marks[h, action] for h in lab.hosts}
+            marks.update({(h, action): len(counts[h]) for h in lab.hosts})
             return taken
+
+        def both(way: str) -> None:
+            per_way[way] = delta()
+            per_way[f"{way}: Exchange loads"] = delta("exchange_load")
 
         def run(label: str, tasks: list[dict[str, Any]], **kwargs: Any) -> Any:
             result = run_playbook(_play(label, tasks), lab.inventory_path, workdir / f"count-{label}", **kwargs)
@@ -113,18 +117,19 @@ def count_commands(workdir: Path) -> dict[str, Any]:
             **compliance_args(pfx=True),
             "backup": {"local_directory": str(workdir / "backups"), "password": "bench-Backup-1"},
         }
+        per_way: dict[str, dict[str, int]] = {}
         check = run("check", [{"name": "check", "certwarden.exchange.cert_compliance": apply_args}], check=True)
         plans = {h: r.get("plan") or [] for h, r in check.results("check").items()}
-        per_way: dict[str, dict[str, int]] = {"cert_compliance check": delta()}
+        both("cert_compliance check")
         run("facts", [{"name": "facts", "certwarden.exchange.cert_facts": {}}])
-        per_way["cert_facts"] = delta()
+        both("cert_facts")
         run("naive-check", _naive_tasks(False))
         per_way["naive check"] = delta()
         steps = {h: [_naive_step(s) for s in plan] for h, plan in plans.items()}
         run("naive-apply", _naive_tasks(True), extra_vars={"bench_naive_steps": steps})
         per_way["naive apply"] = delta()
         run("apply", [{"name": "apply", "certwarden.exchange.cert_compliance": apply_args}])
-        per_way["cert_compliance apply"] = delta()
+        both("cert_compliance apply")
     finally:
         lab.stop()
     hosts = [

@@ -88,13 +88,16 @@ def write_result(name: str, document: dict[str, Any], path: Path | None = None) 
     return target
 
 
-def command_counts(lab_dir: Path, hosts: list[str]) -> dict[str, list[str]]:
-    """The kinds of every WinRM command each host has run so far, from the lab's request log."""
+def command_counts(lab_dir: Path, hosts: list[str], action: str = "command") -> dict[str, list[str]]:
+    """The kinds of every WinRM command each host has run so far, from the lab's request log.
+
+    ``action="exchange_load"``: the kinds of the commands that loaded the Exchange cmdlets, one per load.
+    """
     counts: dict[str, list[str]] = {}
     for host in hosts:
         log = lab_dir / "hosts" / host / "requests.log"
         entries = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
-        counts[host] = [e["kind"] for e in entries if e["action"] == "command"]
+        counts[host] = [e["kind"] for e in entries if e["action"] == action]
     return counts
 
 

@@ -220,6 +220,19 @@ def build(pki: TestPki) -> dict[str, dict]:
         [{"id": "s1", "action": "install_intermediate", "thumbprint": policy.thumbprint, "der_b64": b64(policy.der)}],
         [("changed", None, None)],
     )
+    # read_after: the same step, then the agent's fresh read of the server (the policy CA now in CA).
+    req, resp = apply_pair(
+        [{"id": "s1", "action": "install_intermediate", "thumbprint": policy.thumbprint, "der_b64": b64(policy.der)}],
+        [("changed", None, None)],
+    )
+    req["options"]["read_after"] = True
+    after_ca = [*stores["CA"], cert_entry(policy, subject=policy_subject, issuer=root_subject)]
+    resp["result"].update(after={**read_result, "stores": {**stores, "CA": after_ca}}, after_error=None)
+    examples["apply_then_read"] = {
+        "description": "install the missing intermediate, then read the whole server again in the same invocation",
+        "request": req,
+        "response": resp,
+    }
     add_apply(
         "apply_install_intermediate_unchanged",
         "the intermediate is already in LocalMachine\\CA",

@@ -133,3 +133,13 @@ def test_read_logs_files_are_newest_last_and_within_budget() -> None:
         assert sum(sizes) <= example["request"]["options"]["max_bytes"], name
         for f, size in zip(files, sizes, strict=True):
             assert f["truncated"] == (size < f["size"]), name
+
+
+def test_an_apply_that_reads_after_returns_a_whole_read() -> None:
+    read_after = [e for e in EXAMPLES.values() if e["request"]["options"].get("read_after") is True]
+    assert read_after, "an example of apply with read_after"
+    read_keys = set(EXAMPLES["read_ok"]["response"]["result"])
+    for example in read_after:
+        result = example["response"]["result"]
+        assert set(result) == {"results", "completed", "failed", "after", "after_error"}
+        assert set(result["after"]) == read_keys and result["after_error"] is None

@@ -143,5 +143,8 @@ def test_the_simulated_server_answers_as_the_example(name: str, contract_host) -
             assert shape(mine.get("data")) == shape(theirs.get("data")), (mine["action"], mine.get("data"))
         assert answer["result"]["completed"] == expected["result"]["completed"]
         assert answer["result"]["failed"] is expected["result"]["failed"]
+        if "after" in expected["result"]:  # read_after: the fresh read has the read's shape
+            assert shape(answer["result"]["after"]) == shape(expected["result"]["after"]), example["description"]
+            assert answer["result"]["after_error"] is None
         return
     assert shape(answer["result"]) == shape(expected["result"]), example["description"]

@@ -178,8 +178,22 @@ def op_apply(host: HostState, options: dict[str, Any], hooks: StepHooks) -> dict
         observe(host, number, results[-1])
         if hooks.drop_after_step == number:
             raise DropConnection
-    log_outbound_sessions(host)
-    return {"results": results, "completed": completed, "failed": failed}
+    outcome: dict[str, Any] = {"results": results, "completed": completed, "failed": failed}
+    if options.get("read_after") is not True:
+        log_outbound_sessions(host)
+        return outcome
+    # As the agent does: a fresh read in the same invocation (its SMTP session is the one this call
+    # logs); a failure of the read keeps the steps' results.
+    try:
+        return {**outcome, "after": op_read(host, {}, hooks), "after_error": None}
+    except RequestError as exc:
+        return {**outcome, "after": None, "after_error": {"category": exc.category, "message": exc.message}}
+    except Exception as exc:  # the agent's catch-all, as in run_request
+        return {
+            **outcome,
+            "after": None,
+            "after_error": {"category": "internal", "message": f"{type(exc).__name__}: {exc}"},
+        }
 
 
 def _parse_since(value: Any) -> dt.datetime | None:

@@ -21,7 +21,9 @@ def test_bench_winrm_counts_and_ratio(tmp_path: Path) -> None:
     # The counts come from the lab's request log: the module's promise, and the naive playbook's cost.
     assert all(row["cert_compliance check"] == 1 and row["cert_facts"] == 1 for row in rows.values())
     assert rows["healthy"]["cert_compliance apply"] == 1  # nothing to apply: the read only
-    assert rows["duplicate-no-key"]["cert_compliance apply"] == 3
+    assert rows["duplicate-no-key"]["cert_compliance apply"] == 2  # read, then apply-and-read
+    assert all(row["cert_compliance check: Exchange loads"] == 1 for row in rows.values())
+    assert rows["duplicate-no-key"]["cert_compliance apply: Exchange loads"] == 2
     assert all(row["naive check"] == 5 for row in rows.values())
     assert rows["expiring"]["naive apply"] == 5 + rows["expiring"]["planned_steps"]
     (run,) = document["ratio"]["runs"]

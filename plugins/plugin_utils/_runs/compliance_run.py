@@ -1,7 +1,9 @@
-"""One cert_compliance run: read -> analyse -> plan -> (apply -> verify).
+"""One cert_compliance run: read -> analyse -> plan -> (apply and read again -> verify).
 
 The data flows one way and the WinRM commands are counted: check mode costs
-one ``read``; apply costs ``read`` + ``apply`` (the whole plan) + ``read``.
+one ``read``; apply costs ``read`` + one ``apply`` that carries the whole plan
+and then reads the server again in the same invocation. The verification
+analyses that fresh read on the controller, as it would a separate ``read``.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._wire.agent_ca
     apply_steps,
     fail_on_step,
     public_results,
+    read_after_apply,
     read_snapshot,
 )
 
@@ -119,13 +122,13 @@ def run_compliance(
         return {**result, "changed": True}
 
     journal_pending_backups(analysis.plan, host, local_backup_directory)
-    outcome = apply_steps(connection, host, analysis.plan)
+    outcome = apply_steps(connection, host, analysis.plan, read_after=True)
     result["applied"] = public_results(outcome)
     result["changed"] = outcome.changed
     result["backups"] = keep_backups(outcome, host, local_backup_directory, result)
     fail_on_step(outcome, host, result)
 
-    after = read_snapshot(connection, host)
+    after = read_after_apply(connection, host, outcome)
     verified = analyse(after, desired, clock())
     result["findings_after"] = verified.to_dict()["findings"]
     result["compliant"] = verified.compliant

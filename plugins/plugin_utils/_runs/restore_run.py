@@ -26,6 +26,7 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._wire.agent_ca
     apply_steps,
     fail_on_step,
     public_results,
+    read_after_apply,
     read_snapshot,
 )
 
@@ -152,9 +153,9 @@ def run_restore(
         if diff_mode:
             result["diff"] = state_diff(before, apply_plan(before, steps), host)
         return result
-    outcome = apply_steps(connection, host, steps)
+    outcome = apply_steps(connection, host, steps, read_after=diff_mode)
     result["applied"] = public_results(outcome)
     fail_on_step(outcome, host, result)
     if diff_mode:
-        result["diff"] = state_diff(before, read_snapshot(connection, host), host)
+        result["diff"] = state_diff(before, read_after_apply(connection, host, outcome), host)
     return result

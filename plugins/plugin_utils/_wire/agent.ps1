@@ -600,7 +600,16 @@ function Invoke-Apply($Options) {
         }
         $null = $results.Add($entry)
     }
-    [ordered]@{ results = @($results.ToArray()); completed = $completed; failed = $failed }
+    $outcome = [ordered]@{ results = @($results.ToArray()); completed = $completed; failed = $failed }
+    if ($Options.read_after -eq $true) {
+        # A fresh read after the steps, in this session (Exchange loads once). Its failure keeps the
+        # steps' results, which may carry backups: the controller then reads in a command of its own.
+        $outcome.after = $null
+        $outcome.after_error = $null
+        try { $outcome.after = Invoke-Read }
+        catch { $outcome.after_error = [ordered]@{ category = Get-ErrorCategory $_.Exception; message = $_.Exception.Message } }
+    }
+    $outcome
 }
 
 # ---------------------------------------------------------------- read_logs

@@ -1,7 +1,8 @@
-"""The agent calls a module makes, as the engine's types: read a snapshot, apply steps.
+"""The agent calls a module makes, as the engine's types: read a snapshot, apply steps (and read again).
 
 Kept apart from the action plugins so that each plugin stays thin and every
-module counts its WinRM commands the same way (one per call here).
+module counts its WinRM commands the same way (one per call here, except the
+fallback read of ``read_after_apply``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ def read_snapshot(connection: Any, host: str) -> Snapshot:
 class ApplyOutcome:
     results: list[dict[str, Any]]
     failed_step: dict[str, Any] | None
+    # The agent's fresh read after the steps (``apply_steps(read_after=True)``), unparsed: parsing it
+    # waits until the steps' backups are kept, so that a malformed read cannot lose them.
+    after: dict[str, Any] | None = None
 
     @property
     def changed(self) -> bool:
@@ -34,12 +38,32 @@ class ApplyOutcome:
         return [r for r in self.results if r.get("action") == action and r.get("status") in ("changed", "unchanged")]
 
 
-def apply_steps(connection: Any, host: str, steps: Sequence[Step]) -> ApplyOutcome:
-    """One ``apply`` round trip carrying every step; the agent stops at the first failure."""
-    result = run_agent(connection, host, "apply", {"steps": [s.to_request() for s in steps]})
+def apply_steps(connection: Any, host: str, steps: Sequence[Step], *, read_after: bool = False) -> ApplyOutcome:
+    """One ``apply`` round trip carrying every step; the agent stops at the first failure.
+
+    With ``read_after`` the agent then reads the whole server again in the same
+    invocation (one PowerShell start, one Exchange load), whatever the steps did.
+    """
+    options: dict[str, Any] = {"steps": [s.to_request() for s in steps]}
+    if read_after:
+        options["read_after"] = True
+    result = run_agent(connection, host, "apply", options)
     results = list(result.get("results") or [])
     failed = next((r for r in results if r.get("status") == "failed"), None)
-    return ApplyOutcome(results=results, failed_step=failed)
+    after = result.get("after") if read_after else None
+    return ApplyOutcome(results=results, failed_step=failed, after=after if isinstance(after, dict) else None)
+
+
+def read_after_apply(connection: Any, host: str, outcome: ApplyOutcome) -> Snapshot:
+    """The server as it is after an apply: the agent's own fresh read, or a ``read`` of its own.
+
+    The agent's read is a read like any other (the same code, run after the
+    steps), not a summary of what the steps reported. When it failed (the answer
+    has ``after_error`` and no ``after``), one more command reads the server.
+    """
+    if outcome.after is not None:
+        return Snapshot.from_read_result(outcome.after)
+    return read_snapshot(connection, host)
 
 
 def public_results(outcome: ApplyOutcome) -> list[dict[str, Any]]:
