@@ -9,7 +9,7 @@ SCENARIO ?= field
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help venv system-deps lint sanity unit integration molecule test demo lab lab-stop bench build clean
+.PHONY: help venv system-deps lint sanity unit integration molecule properties test demo lab lab-stop bench build clean
 
 help:
 	@echo "make demo   set up, start the lab with the field scenarios, run the nightly check"
@@ -48,10 +48,19 @@ integration: venv system-deps
 molecule: venv
 	bash tests/support/molecule.sh
 
+# The planner's property suite again under a few fixed seeds: more examples than the one
+# derandomised CI draw, and still the same examples on every run (never a flaky build).
+PROPERTY_SEEDS ?= 1 2 3 4 5
+properties: venv
+	for seed in $(PROPERTY_SEEDS); do \
+		HYPOTHESIS_PROFILE=dev $(BIN)/pytest -q -p no:cacheprovider --hypothesis-seed=$$seed \
+			tests/unit/test_planner_properties.py || exit 1; \
+	done
+
 # Everything: lint, ansible-test sanity, the Molecule scenarios, then every
 # pytest suite (unit, contract, evidence, integration against the lab, fleet,
 # reliability, bench smoke); pytest's summary line closes the output.
-test: venv system-deps lint sanity
+test: venv system-deps lint sanity properties
 	bash tests/support/molecule.sh
 	$(BIN)/pytest -q -n 2 tests
 
