@@ -30,8 +30,10 @@ options:
     description:
       - C(starttls) speaks SMTP first and upgrades with STARTTLS (port 25 / 587).
       - C(implicit) starts TLS at once (port 465).
+      - C(https) starts TLS at once and reads no SMTP banner (an IIS binding, port 443), to compare
+        what IIS presents with what the SMTP service presents.
     type: str
-    choices: [starttls, implicit]
+    choices: [starttls, implicit, https]
     default: starttls
   server_name:
     description:

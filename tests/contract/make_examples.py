@@ -418,6 +418,12 @@ def build(pki: TestPki) -> dict[str, dict]:
         [("changed", None, None), ("unchanged", None, None)],
     )
     add_apply(
+        "apply_restart_service",
+        "restart the Front End Transport service so that it loads its certificate and chain again",
+        [{"id": "s1", "action": "restart_service", "service": "MSExchangeFrontEndTransport"}],
+        [("changed", None, None)],
+    )
+    add_apply(
         "apply_failure_stops_the_run",
         "the second step fails: the third is not run",
         [

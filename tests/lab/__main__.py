@@ -27,6 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     start.add_argument("--inventory", type=Path, default=Path("inventories/lab/hosts.yml"))
     start.add_argument("--command-start-seconds", type=float, default=0.0, help="each powershell.exe start (sleep)")
     start.add_argument("--exchange-load-seconds", type=float, default=0.0, help="each Exchange cmdlet load (sleep)")
+    start.add_argument(
+        "--no-listeners", action="store_true", help="no SMTP/HTTPS listeners (WinRM only; for large fleets)"
+    )
     stop = commands.add_parser("stop", help="stop the servers of a lab")
     stop.add_argument("--dir", type=Path, default=Path(".lab"))
     serve = commands.add_parser("serve", help="run the servers in the foreground (used by start)")
@@ -45,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
                 inventory=args.inventory,
                 costs=costs,
                 transports=args.transports,
+                listeners=not args.no_listeners,
             )
             print(
                 f"lab: {args.scenario} with {len(lab.hosts)} hosts running (pid file {lab.dir / 'lab.pid'}); "

@@ -79,10 +79,13 @@ def start_lab(
     https_server_certificate: str = "valid",
     costs: ServerCosts | None = None,
     transports: bool = False,
+    listeners: bool = True,
 ) -> LabHandle:
     """Build ``scenario`` in ``dir`` (emptied first), start its server process, write the inventory.
 
     ``costs`` gives every host a real server's fixed costs (``tests/lab/costs.py``); none by default.
+    ``listeners`` gives every host an SMTP (STARTTLS) and an HTTPS listener presenting what its
+    services loaded (docs/lab.md); off, a host is reached by WinRM only.
     """
     lab_dir = Path(dir).resolve()
     if (lab_dir / "lab.pid").exists():
@@ -96,6 +99,8 @@ def start_lab(
     if transports:
         write_transport_credentials(lab_dir)
         _provision_kerberos(lab_dir)
+    if not listeners:
+        write_json(lab_dir / "lab.json", {**read_json(lab_dir / "lab.json"), "listeners": False})
     if https or transports:
         write_lab_tls(lab_dir, server=https_server_certificate)  # "expired": tests/reliability/test_https_validation.py
     log = (lab_dir / "lab.log").open("ab")

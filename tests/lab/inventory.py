@@ -31,6 +31,13 @@ def inventory_document(lab_dir: Path) -> dict[str, Any]:
             "certwarden_intended_thumbprint": record["intended"],
             "certwarden_pfx_path": str(lab_dir / "pki" / f"{record['intended_label']}.pfx"),
         }
+        if "smtp_port" in info:
+            # The probes reach the host's listeners; the name is the one its connector and binding serve.
+            host_vars["certwarden_probe_port"] = info["smtp_port"]
+            host_vars["certwarden_probe_https_port"] = info["https_port"]
+        else:
+            host_vars["certwarden_probe_smtp"] = False
+            host_vars["certwarden_probe_https"] = False
         if entry["scheme"] == "https":
             host_vars["ansible_winrm_server_cert_validation"] = "validate"
             host_vars["ansible_winrm_ca_trust_path"] = str(lab_dir / "ca.pem")
@@ -61,6 +68,8 @@ def _common_vars(lab_dir: Path, scenario: dict[str, Any]) -> dict[str, Any]:
         "certwarden_pfx_password": scenario["pfx_password"],
         "certwarden_chain_bundle": str(lab_dir / "pki" / "chain.pem"),
         "certwarden_backup_directory": "C:\\ProgramData\\certwarden\\backup",
+        "certwarden_probe_server_name": scenario.get("service_fqdn", "mail.contoso.com"),
+        "certwarden_probe_ca_bundle": str(lab_dir / "pki" / "probe-trust.pem"),
     }
 
 

@@ -395,6 +395,10 @@ def _write_pki(lab_dir: Path, pki: TestPki) -> dict[str, str]:
                 ),
             )
     write_bytes_atomic(folder / "chain.pem", pki.issuing_ca.pem + pki.policy_ca.pem + pki.cross_root.pem)
+    # What a strict peer such as Exchange Online trusts (both roots) plus the intermediates it knows of,
+    # only so that the probe can name an intermediate a server failed to send.
+    write_bytes_atomic(folder / "probe-trust.pem", pki.root.pem + pki.legacy_root.pem + pki.issuing_ca.pem
+                       + pki.policy_ca.pem + pki.cross_root.pem)  # fmt: skip
     return thumbprints
 
 
@@ -430,6 +434,7 @@ def build_lab(
         "description": SCENARIO_DOCS[scenario],
         "created_utc": pki.now.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "pfx_password": PFX_PASSWORD,
+        "service_fqdn": pki.fqdn,
         "pki": pki_thumbprints,
         "tls_certificate_names": {
             "leaf": tls_certificate_name(pki.leaf.cert),

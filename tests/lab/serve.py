@@ -21,6 +21,7 @@ from types import FrameType
 import spnego.tls
 
 from tests.lab import kdc
+from tests.lab.listeners import SERVICES, HostServices, accept, register
 from tests.lab.state import read_json, write_json
 from tests.lab.transports import ntlm_user_file
 from tests.lab.wsman import HostEndpoint
@@ -67,6 +68,15 @@ def _start_kdc(lab_dir: Path, lab: dict) -> subprocess.Popen[bytes] | None:
     return process
 
 
+def _boot(host_dir: Path) -> HostServices:
+    """Bind the host's SMTP and HTTPS listeners and start its services (the machine boots with the lab)."""
+    services = HostServices(host_dir)
+    for name in SERVICES:
+        services.start(name)
+    register(services)
+    return services
+
+
 def serve(lab_dir: Path) -> None:
     """Bind every host, publish the ports in lab.json and host.json, then serve until SIGTERM."""
     lab = read_json(lab_dir / "lab.json")
@@ -77,6 +87,7 @@ def serve(lab_dir: Path) -> None:
     _acceptor_environment(lab_dir)
     kdc_process = _start_kdc(lab_dir, lab)
     endpoints: list[HostEndpoint] = []
+    listeners: list[HostServices] = []
     for entry in lab["hosts"]:
         host_dir = lab_dir / "hosts" / entry["name"]
         endpoint = HostEndpoint(
@@ -89,6 +100,10 @@ def serve(lab_dir: Path) -> None:
         entry["port"] = endpoint.server_address[1]
         info = read_json(host_dir / "host.json")
         info["port"] = entry["port"]
+        if lab.get("listeners", True):
+            listeners.append(_boot(host_dir))
+            info.update(listeners[-1].ports)
+            entry.update(listeners[-1].ports)
         write_json(host_dir / "host.json", info)
     lab["pid"] = os.getpid()
     write_json(lab_dir / "lab.json", lab)
@@ -105,11 +120,17 @@ def serve(lab_dir: Path) -> None:
     for endpoint in endpoints:
         endpoint.socket.setblocking(False)
         selector.register(endpoint.socket, selectors.EVENT_READ, endpoint)
+    for services in listeners:
+        selector.register(services.smtp, selectors.EVENT_READ, services)
+        selector.register(services.https, selectors.EVENT_READ, services)
     (lab_dir / "ready").write_text("ready\n")
     print(f"lab: serving {len(endpoints)} hosts (pid {os.getpid()})", file=sys.stderr, flush=True)
     try:
         while not stop.is_set():
             for key, _mask in selector.select(timeout=0.5):
+                if isinstance(key.data, HostServices):
+                    accept(key.data, key.fileobj)  # type: ignore[arg-type]
+                    continue
                 endpoint = key.data
                 try:
                     endpoint._handle_request_noblock()
@@ -121,5 +142,7 @@ def serve(lab_dir: Path) -> None:
         if kdc_process is not None:
             kdc_process.terminate()
             kdc_process.wait(timeout=10)
+        for services in listeners:
+            services.close()
         (lab_dir / "ready").unlink(missing_ok=True)
         print("lab: stopped", file=sys.stderr, flush=True)

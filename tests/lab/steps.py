@@ -18,7 +18,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
+from tests.lab import listeners
 from tests.lab.observer import references_lost_without
+from tests.lab.presenting import SERVICES as SERVICE_NAMES
 from tests.lab.state import HostState, write_bytes_atomic
 from tests.lab.winnames import BadWindowsPath, thumbprint
 
@@ -327,6 +329,16 @@ def remove(host: HostState, step: dict[str, Any]) -> StepResult:
     return "changed", None
 
 
+def restart_service(host: HostState, step: dict[str, Any]) -> StepResult:
+    """Restart-Service: the service loads its certificate and builds its chain from the stores as they are now."""
+    service = str(_need(step, "service"))
+    known = SERVICE_NAMES if host.has_exchange else ("W3SVC",)
+    if service not in known:
+        raise StepFailed(f"Cannot find any service with service name '{service}'.")
+    listeners.restart(host.dir, service)
+    return "changed", None
+
+
 ACTIONS: dict[str, Callable[[HostState, dict[str, Any]], StepResult]] = {
     "install_intermediate": install_intermediate,
     "install_root": install_root,
@@ -339,4 +351,5 @@ ACTIONS: dict[str, Callable[[HostState, dict[str, Any]], StepResult]] = {
     "set_protocol_logging": set_protocol_logging,
     "backup": backup,
     "remove": remove,
+    "restart_service": restart_service,
 }

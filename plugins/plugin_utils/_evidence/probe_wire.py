@@ -133,7 +133,7 @@ def _say_quit(connection: SSL.Connection) -> None:
 
 
 def probe(host: str, port: int, *, tls: str, server_name: str, helo_name: str, timeout: float) -> WireResult:
-    """Connect, negotiate TLS (STARTTLS or implicit) and capture the chain sent.
+    """Connect, negotiate TLS (STARTTLS, implicit SMTPS or HTTPS) and capture the chain sent.
 
     Raises :class:`ProbeError` with a sentence naming ``host:port`` when the
     server cannot be reached or the dialogue breaks before the handshake. A
@@ -175,7 +175,8 @@ def probe(host: str, port: int, *, tls: str, server_name: str, helo_name: str, t
         result.tls_version = connection.get_protocol_version_name()
         result.cipher = connection.get_cipher_name()
         if tls == "implicit":
-            # The banner comes over TLS; read it for the record, best effort.
+            # The banner comes over TLS (SMTPS); read it for the record, best effort. An HTTPS
+            # server says nothing until asked, so ``https`` reads no banner.
             result.banner = _tls_banner(connection, sock, deadline)
         _say_quit(connection)
         return result

@@ -30,7 +30,7 @@ $Invariant = [System.Globalization.CultureInfo]::InvariantCulture
 $TimeFormat = "yyyy-MM-dd'T'HH:mm:ss'Z'"
 $ExchangeActions = @('enable_services', 'set_connector', 'set_hybrid', 'set_protocol_logging')
 $StepActions = @('install_intermediate', 'install_root', 'import_certificate', 'import_pfx', 'enable_services',
-    'set_connector', 'set_hybrid', 'set_iis_binding', 'set_protocol_logging', 'backup', 'remove')
+    'set_connector', 'set_hybrid', 'set_iis_binding', 'set_protocol_logging', 'backup', 'remove', 'restart_service')
 try { Remove-TypeData -TypeName System.Array -ErrorAction Stop } catch { }
 
 function New-AgentError([string]$Category, [string]$Message) {
@@ -565,6 +565,11 @@ function Invoke-Step($Step) {
         'set_protocol_logging' { return Step-SetProtocolLogging $Step }
         'backup' { return Step-Backup $Step }
         'remove' { return Step-Remove $Step }
+        'restart_service' {
+            # -Force: the transport services have dependents; a service that does not come back up throws.
+            Restart-Service -Name ([string](Get-Field $Step 'service')) -Force -ErrorAction Stop
+            return @{ changed = $true }
+        }
         default { throw "unknown action '$($Step.action)'" }
     }
 }
