@@ -18,6 +18,7 @@ findings it shows, into a ``<pre id="bench">`` that ``--dump-dom`` prints.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import random
 import re
@@ -180,7 +181,7 @@ def build_report(servers: int) -> tuple[dict[str, Any], str, float]:
     from ansible_collections.certwarden.exchange.plugins.plugin_utils._report.as_html import render_html
     from ansible_collections.certwarden.exchange.plugins.plugin_utils._report.model import FleetReport
 
-    report = FleetReport("compliance.yml")
+    report = FleetReport(lambda: dt.datetime.now(dt.UTC), "compliance.yml")
     report.check_mode = True
     report.play_started("Check the TLS certificates of every Exchange server", False)
     for host, status, result in synthetic_results(servers):

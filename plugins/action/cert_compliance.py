@@ -7,6 +7,7 @@ from typing import Any
 
 from ansible.errors import AnsibleError
 
+from ansible_collections.certwarden.exchange.plugins.modules import cert_compliance as module_doc
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.certificate import normalize_thumbprint
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.desired_state import DesiredState
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.action_base import (
@@ -40,6 +41,7 @@ def check_declared_values(params: dict[str, Any]) -> None:
 
 class ActionModule(CertwardenAction):
     MODULE = "cert_compliance"
+    DOCUMENTATION = module_doc.DOCUMENTATION
 
     def _read_file(self, option: str, path: str) -> bytes:
         try:

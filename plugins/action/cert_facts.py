@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ansible_collections.certwarden.exchange.plugins.modules import cert_facts as module_doc
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.analysis import analyse
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.desired_state import DesiredState
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.action_base import CertwardenAction
@@ -15,6 +16,7 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._wire.agent_ca
 
 class ActionModule(CertwardenAction):
     MODULE = "cert_facts"
+    DOCUMENTATION = module_doc.DOCUMENTATION
 
     def execute(self, params: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
         host = task_vars.get("inventory_hostname", self._play_context.remote_addr)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ansible_collections.certwarden.exchange.plugins.modules import cert_restore as module_doc
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.certificate import normalize_thumbprint
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.action_base import CertwardenAction
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.restore_run import run_restore
@@ -12,6 +13,7 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.restore_
 
 class ActionModule(CertwardenAction):
     MODULE = "cert_restore"
+    DOCUMENTATION = module_doc.DOCUMENTATION
 
     def execute(self, params: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
         thumbprints = {normalize_thumbprint(t, "thumbprints") for t in params["thumbprints"]}

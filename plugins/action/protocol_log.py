@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ansible_collections.certwarden.exchange.plugins.modules import protocol_log as module_doc
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.snapshot import Snapshot
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._evidence.protocol_log import (
     LogSummary,
@@ -24,12 +25,13 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._wire.transpor
 
 class ActionModule(CertwardenAction):
     MODULE = "protocol_log"
+    DOCUMENTATION = module_doc.DOCUMENTATION
+    # Verbose logging is a change on the server; src reads files on the controller only.
+    MUTUALLY_EXCLUSIVE = [["src", "enable_verbose"], ["src", "disable_verbose"]]
 
     def execute(self, params: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
         summary = LogSummary(params["keep_sessions"], params["max_sessions"], params["connectors"])
         if params["src"]:
-            if params["enable_verbose"] or params["disable_verbose"]:
-                raise ModuleFailure("protocol_log: enable_verbose/disable_verbose need the server; drop src")
             result = summarise_paths(log_files(params["src"]), summary).result()
             result["changed"] = False
             return result

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ansible_collections.certwarden.exchange.plugins.modules import smtp_tls_probe as module_doc
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._evidence.tls_probe import ProbeError, run_probe
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.action_base import (
     CertwardenAction,
@@ -13,6 +14,7 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.action_b
 
 class ActionModule(CertwardenAction):
     MODULE = "smtp_tls_probe"
+    DOCUMENTATION = module_doc.DOCUMENTATION
 
     def execute(self, params: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
         try:

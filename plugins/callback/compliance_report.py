@@ -65,6 +65,7 @@ options:
         key: fail_on
 """
 
+import datetime as dt
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -98,6 +99,10 @@ def _parts(result: Any) -> tuple[str, Any, dict[str, Any]]:
     return host.get_name(), task, dict(data)
 
 
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
 class CallbackModule(CallbackBase):
     CALLBACK_VERSION = 2.0
     CALLBACK_TYPE = "aggregate"
@@ -106,7 +111,7 @@ class CallbackModule(CallbackBase):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.report = FleetReport()
+        self.report = FleetReport(_utc_now)
         self.play_name = ""
 
     # collecting -------------------------------------------------------------

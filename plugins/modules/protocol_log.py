@@ -67,11 +67,14 @@ options:
     description:
       - Connectors (name or identity) whose ProtocolLoggingLevel is set to C(Verbose), as a diagnostic step.
         Reports C(changed); in check mode reports what would change and changes nothing.
+      - Mutually exclusive with O(src).
     type: list
     elements: str
     default: []
   disable_verbose:
-    description: Connectors whose ProtocolLoggingLevel is set back to C(None).
+    description:
+      - Connectors whose ProtocolLoggingLevel is set back to C(None).
+      - Mutually exclusive with O(src).
     type: list
     elements: str
     default: []

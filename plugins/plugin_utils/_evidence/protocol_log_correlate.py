@@ -70,7 +70,7 @@ def verbose_steps(read_result: Mapping[str, Any], names: Sequence[str], level: s
                     {
                         "id": len(steps) + 1,
                         "action": "set_protocol_logging",
-                        "kind": connector.kind,
+                        "kind": connector.kind.value,
                         "identity": connector.identity,
                         "level": level,
                         "from": current,

@@ -68,7 +68,7 @@ def _split_one_quoted(line: str) -> list[str] | None:
     That is how most quoted lines of Exchange's logs look (a reply or a name
     holding a comma), and the csv module costs a reader object per line.
     ``None`` for anything else (more quotes, a quote inside a field, text after
-    the closing quote): the caller asks csv then, so those are split as before.
+    the closing quote): the caller lets the csv module split those.
     """
     parts = line.split('"')
     if len(parts) != 3:
@@ -88,7 +88,7 @@ def _split(line: str) -> list[str] | None:
         return line.split(",")
     if line.count('"') % 2:
         return None  # an open quote: the line was cut short
-    # Past the field size limit csv raises; let it, as before.
+    # Past the field size limit the csv module raises, which names the problem better than a guess would.
     fields = _split_one_quoted(line) if len(line) <= csv.field_size_limit() else None
     return fields if fields is not None else next(csv.reader([line]))
 

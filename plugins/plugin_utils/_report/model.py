@@ -10,6 +10,7 @@ docs/report.md; the JUnit and HTML renderers read only that document.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,8 +56,8 @@ def reported_module(action: str | None) -> str | None:
     return short if short in REPORTED_MODULES else None
 
 
-def utc_now_text() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def utc_text(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _finding(item: Any, module: str, task: str) -> dict[str, Any] | None:
@@ -198,9 +199,10 @@ class ServerRecord:
 class FleetReport:
     """Collects results as they arrive and turns them into the report document."""
 
-    def __init__(self, playbook: str = "") -> None:
+    def __init__(self, clock: Callable[[], dt.datetime], playbook: str = "") -> None:
         self.playbook = playbook
-        self.started = utc_now_text()
+        self.clock = clock  # the caller's: the report reads no clock of its own
+        self.started = utc_text(clock())
         self.servers: dict[str, ServerRecord] = {}
         self.serial_plays: dict[str, int] = {}  # play name -> batches that ran anything
         # Ansible announces every batch of a serial play, even those that run no
@@ -307,7 +309,7 @@ class FleetReport:
             "generator": "certwarden.exchange.compliance_report",
             "playbook": self.playbook,
             "started_utc": self.started,
-            "finished_utc": utc_now_text(),
+            "finished_utc": utc_text(self.clock()),
             "check_mode": self.check_mode,
             "summary": {
                 "servers": len(servers),

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import importlib
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
@@ -23,9 +22,8 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.argspec 
     argument_spec_from_doc,
     text_options_given_structures,
 )
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._wire.agent_calls import StepFailed
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._wire.transport import AgentError
-
-_MODULES_PACKAGE = "ansible_collections.certwarden.exchange.plugins.modules"
 
 
 class ModuleFailure(Exception):
@@ -46,7 +44,7 @@ def plain_values(value: Any) -> Any:
     ansible-core 2.19 hands action plugins tagged values (a str subclass that
     carries where the text came from and whether it may be templated). The
     validator deep-copies its input, and deep-copying those tags cost more
-    than the validation itself (about 1.5 ms a task, measured for issue 7).
+    than the validation itself (about 1.5 ms a task; docs/benchmarks.md).
     Anything else (a vaulted value, say) is passed on as it is.
     """
     if isinstance(value, Mapping):
@@ -71,7 +69,7 @@ def cycle_collection_paused() -> Iterator[None]:
     A task runs in a worker forked from the controller, which exits when the task is done. An
     analysis allocates enough objects to trigger collections, and a collection walks objects the
     worker inherited from the controller, copying every memory page it touches: 1-3 ms in a third
-    of the tasks, measured for issue 7. The few cycles made meanwhile are collected afterwards.
+    of the tasks (docs/benchmarks.md). The few cycles made meanwhile are collected afterwards.
     """
     enabled = gc.isenabled()
     gc.disable()
@@ -83,14 +81,16 @@ def cycle_collection_paused() -> Iterator[None]:
 
 
 class CertwardenAction(ActionBase):
-    """Validate, run :meth:`execute`, report; subclasses set ``MODULE``."""
+    """Validate, run :meth:`execute`, report.
+
+    Subclasses set ``MODULE`` and ``DOCUMENTATION``, the latter imported from the module's own file so that
+    the edge between an action and its documentation is a plain import every tool can follow.
+    """
 
     MODULE: ClassVar[str] = ""
-    # Constraints between options that DOCUMENTATION cannot express.
+    DOCUMENTATION: ClassVar[str] = ""
+    # Groups of options of which a task may give at most one (DOCUMENTATION cannot express it).
     MUTUALLY_EXCLUSIVE: ClassVar[list[list[str]]] = []
-    REQUIRED_ONE_OF: ClassVar[list[list[str]]] = []
-    REQUIRED_TOGETHER: ClassVar[list[list[str]]] = []
-    REQUIRED_IF: ClassVar[list[tuple[str, Any, list[str]]]] = []
 
     TRANSFERS_FILES = False
 
@@ -104,7 +104,7 @@ class CertwardenAction(ActionBase):
             with cycle_collection_paused():
                 params, no_log_values = self._validated_params()
                 result.update(self.execute(params, task_vars or {}))
-        except ModuleFailure as failure:
+        except (ModuleFailure, StepFailed) as failure:
             result.update(failure.details)
             result.update(failed=True, msg=str(failure))
         except AgentError as error:
@@ -132,22 +132,11 @@ class CertwardenAction(ActionBase):
             cls.argument_spec()
 
     @classmethod
-    def documentation(cls) -> str:
-        module = importlib.import_module(f"{_MODULES_PACKAGE}.{cls.MODULE}")
-        return module.DOCUMENTATION
-
-    @classmethod
     def argument_spec(cls) -> dict[str, dict[str, Any]]:
-        return argument_spec_from_doc(cls.documentation())
+        return argument_spec_from_doc(cls.DOCUMENTATION)
 
     def _validated_params(self) -> tuple[dict[str, Any], set[str]]:
-        validator = ArgumentSpecValidator(
-            self.argument_spec(),
-            mutually_exclusive=self.MUTUALLY_EXCLUSIVE or None,
-            required_together=self.REQUIRED_TOGETHER or None,
-            required_one_of=self.REQUIRED_ONE_OF or None,
-            required_if=self.REQUIRED_IF or None,
-        )
+        validator = ArgumentSpecValidator(self.argument_spec(), mutually_exclusive=self.MUTUALLY_EXCLUSIVE or None)
         args = plain_values(self._task.args)
         structured = text_options_given_structures(self.argument_spec(), args)
         if structured:

@@ -8,7 +8,7 @@ second: OpenSSL fetches its algorithm implementations and decoders on first
 use, ``cryptography`` sets up its path builder, and regular expressions and
 small caches are compiled or filled on first call. Analysing a made-up
 server once, when the action plugin is loaded, moves that cost out of every
-worker (measured in docs/benchmarks.md, target 2).
+worker (measured in docs/benchmarks.md).
 
 The made-up server is built here with ``cryptography`` (throwaway EC keys,
 nothing read from disk, nothing sent anywhere), and every engine cache is
@@ -30,7 +30,10 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.analysis import analyse, clear_caches
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.desired_state import DesiredState
-from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.names import format_windows_dn
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.names import (
+    build_tls_certificate_name,
+    format_windows_dn,
+)
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.snapshot import Snapshot
 
 _SERVER = "WARMUP"
@@ -88,7 +91,7 @@ def sample_read_result(now: dt.datetime) -> dict[str, Any]:
     root, root_key = _certificate("Warm-up Root", None, None, now)
     leaf, _unused = _certificate(_FQDN, root, root_key, now)
     leaf_entry = _entry(leaf, has_key=True)
-    name = f"<I>{leaf_entry['issuer']}<S>{leaf_entry['subject']}"
+    name = build_tls_certificate_name(leaf_entry["issuer"], leaf_entry["subject"])
     bound = {"thumbprint": leaf_entry["thumbprint"], "services": ["SMTP"], "status": "Valid", "root_ca_type": "None"}
     return {
         "host": {"computer_name": _SERVER, "fqdn": _FQDN, "time_utc": now.strftime("%Y-%m-%dT%H:%M:%SZ"), "os": ""},

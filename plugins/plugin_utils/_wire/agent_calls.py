@@ -13,8 +13,15 @@ from typing import Any
 
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.snapshot import Snapshot
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.plan.steps import Step
-from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.action_base import ModuleFailure
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._wire.transport import run_agent
+
+
+class StepFailed(Exception):
+    """The agent stopped at a failed step; ``details`` is the caller's result so far, kept with the failure."""
+
+    def __init__(self, message: str, details: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.details = details
 
 
 def read_snapshot(connection: Any, host: str) -> Snapshot:
@@ -81,9 +88,9 @@ def fail_on_step(outcome: ApplyOutcome, host: str, details: dict[str, Any]) -> N
     if step is None:
         return
     done = sum(1 for r in outcome.results if r.get("status") in ("changed", "unchanged"))
-    raise ModuleFailure(
+    raise StepFailed(
         f"step {step.get('id')} ({step.get('action')}) failed on {host}: {step.get('message') or 'no message'}. "
         f"The {done} step(s) before it were applied and the server is no worse than before; "
         "fix the cause and run again to converge.",
-        **details,
+        details,
     )

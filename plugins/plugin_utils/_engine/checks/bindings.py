@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.checks.check_run import CheckRun
-from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.checks.context import HYBRID
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.desired_state import DesiredState
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.host_parts import ConnectorKind
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.plan.decide import names_intended
 
 
@@ -20,16 +20,16 @@ def _missing_targets(run: CheckRun) -> None:
     for kind, ref in rem.missing_connectors:
         run.add(
             "connector_not_found",
-            f"there is no {kind} connector {ref!r} (option {kind}_connectors)"
+            f"there is no {kind.value} connector {ref!r} (option {kind.value}_connectors)"
             + ("" if run.ctx.snapshot.exchange is not None else " (the Exchange management tools are absent)"),
-            {"kind": kind, "identity": ref},
+            {"kind": kind.value, "identity": ref},
             blocker=True,
         )
     if rem.hybrid_missing:
         run.add(
             "hybrid_not_found",
             "hybrid_configuration is set but the organisation has no hybrid configuration",
-            {"kind": HYBRID},
+            {"kind": ConnectorKind.HYBRID.value},
             blocker=True,
         )
     for ref in rem.missing_iis:
@@ -40,10 +40,10 @@ def _connector_mismatches(run: CheckRun) -> None:
     for connector, tls_name in run.plan.set_connectors:
         run.add(
             "connector_mismatch",
-            f"{connector.kind} connector {connector.identity} names "
+            f"{connector.kind.value} connector {connector.identity} names "
             f"{connector.tls_certificate_name or 'no certificate'!r}, not the intended certificate {tls_name!r}",
             {
-                "kind": connector.kind,
+                "kind": connector.kind.value,
                 "identity": connector.identity,
                 "tls_certificate_name": connector.tls_certificate_name,
                 "intended_tls_certificate_name": tls_name,
@@ -101,10 +101,9 @@ def presented(run: CheckRun) -> None:
     """Connectors that name the intended certificate but on which Exchange would present another copy."""
     ctx, desired = run.ctx, _desired(run)
     for binder in ctx.binders:
-        managed = binder.kind == HYBRID and desired.hybrid_configuration
+        managed = binder.kind is ConnectorKind.HYBRID and desired.hybrid_configuration
         if binder.connector is not None:
-            refs = desired.send_connectors if binder.kind == "send" else desired.receive_connectors
-            managed = any(binder.connector.matches(r) for r in refs)
+            managed = any(binder.connector.matches(r) for r in desired.connector_refs(binder.kind))
         if not managed or not names_intended(ctx, binder.tls_certificate_name):
             continue
         selection = ctx.selections[(binder.kind, binder.identity)]

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.checks.check_run import CheckRun
-from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.checks.context import HYBRID, Binder
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.checks.context import Binder
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.checks.selection import certificates_named
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.host_parts import ConnectorKind
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.plan.decide import names_intended
 
 
 def binder_fix(run: CheckRun, binder: Binder) -> str | None:
     """The plan step that rebinds ``binder``, if the plan has one."""
-    if binder.kind == HYBRID:
+    if binder.kind is ConnectorKind.HYBRID:
         return "set_hybrid" if run.plan.set_hybrid is not None else None
     if any(c.identity == binder.identity and c.kind == binder.kind for c, _unused in run.plan.set_connectors):
         return "set_connector"
@@ -56,7 +57,7 @@ def _presented_without_smtp(run: CheckRun, binder: Binder) -> None:
         and not managed
         and ctx.snapshot.exchange is not None
         and "SMTP" not in ctx.services(winner.thumbprint)
-        and binder.kind != HYBRID
+        and binder.kind is not ConnectorKind.HYBRID
     ):
         run.add(
             "service_not_enabled",

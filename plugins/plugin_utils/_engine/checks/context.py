@@ -20,22 +20,20 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.checks
 )
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.certificate import Certificate
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.desired_state import DesiredState
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.names import build_tls_certificate_name
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.snapshot import (
     Connector,
+    ConnectorKind,
     Snapshot,
     StoredCertificate,
 )
-
-SEND = "send"
-RECEIVE = "receive"
-HYBRID = "hybrid"
 
 
 @dataclass(frozen=True)
 class Binder:
     """Something that names a certificate by TlsCertificateName: a connector or the hybrid configuration."""
 
-    kind: str  # send | receive | hybrid
+    kind: ConnectorKind
     identity: str
     tls_certificate_name: str | None
     fqdn: str | None
@@ -43,11 +41,13 @@ class Binder:
 
     @property
     def label(self) -> str:
-        return "the hybrid configuration" if self.kind == HYBRID else f"{self.kind} connector {self.identity}"
+        if self.kind is ConnectorKind.HYBRID:
+            return "the hybrid configuration"
+        return f"{self.kind.value} connector {self.identity}"
 
     def evidence(self) -> dict:
         return {
-            "kind": self.kind,
+            "kind": self.kind.value,
             "identity": self.identity,
             "tls_certificate_name": self.tls_certificate_name,
             "fqdn": self.fqdn,
@@ -60,8 +60,21 @@ def binders(snapshot: Snapshot) -> tuple[Binder, ...]:
         return ()
     out = [Binder(c.kind, c.identity, c.tls_certificate_name, c.fqdn, c) for c in ex.connectors]
     if ex.hybrid_configuration is not None:
-        out.append(Binder(HYBRID, "HybridConfiguration", ex.hybrid_configuration.tls_certificate_name, None))
+        out.append(
+            Binder(ConnectorKind.HYBRID, "HybridConfiguration", ex.hybrid_configuration.tls_certificate_name, None)
+        )
     return tuple(out)
+
+
+def binders_naming_only(snapshot: Snapshot, thumbprint: str) -> list[Binder]:
+    """The binders whose TlsCertificateName matches ``thumbprint`` and no other copy in My."""
+    out = []
+    for binder in binders(snapshot):
+        if binder.tls_certificate_name:
+            named = certificates_named(snapshot, binder.tls_certificate_name)
+            if len(named) == 1 and named[0].thumbprint == thumbprint:
+                out.append(binder)
+    return out
 
 
 def binding_reasons(snapshot: Snapshot, thumbprint: str, *, covered_services: Sequence[str] = ()) -> list[str]:
@@ -78,11 +91,10 @@ def binding_reasons(snapshot: Snapshot, thumbprint: str, *, covered_services: Se
             reasons.append(f"Exchange services {', '.join(services)} are enabled on it")
         if ex.internal_transport_thumbprint == thumbprint:
             reasons.append("it is the internal transport certificate")
-        for binder in binders(snapshot):
-            if binder.tls_certificate_name:
-                named = certificates_named(snapshot, binder.tls_certificate_name)
-                if len(named) == 1 and named[0].thumbprint == thumbprint:
-                    reasons.append(f"{binder.label} names it (and only it) by TlsCertificateName")
+        reasons.extend(
+            f"{binder.label} names it (and only it) by TlsCertificateName"
+            for binder in binders_naming_only(snapshot, thumbprint)
+        )
     for binding in snapshot.iis_bindings:
         if binding.thumbprint == thumbprint:
             reasons.append(f"IIS binding {binding.site} {binding.binding} uses it")
@@ -157,7 +169,7 @@ class Context:
         if self.intended_stored is not None:
             return self.intended_stored.tls_certificate_name
         cert = self.intended_cert
-        return f"<I>{cert.issuer_str}<S>{cert.subject_str}" if cert is not None else None
+        return build_tls_certificate_name(cert.issuer_str, cert.subject_str) if cert is not None else None
 
     @cached_property
     def intended_group(self) -> tuple | None:
@@ -209,9 +221,10 @@ class Context:
     def bound_reasons(self, item: StoredCertificate) -> list[str]:
         """Why a certificate in My is in use now (bindings plus Exchange's predicted choice)."""
         reasons = binding_reasons(self.snapshot, item.thumbprint)
+        naming = {(b.kind, b.identity) for b in binders_naming_only(self.snapshot, item.thumbprint)}
         for binder in self.binders:
             selection = self.selections[(binder.kind, binder.identity)]
-            if item in selection.could_present and f"{binder.label} names it" not in " ".join(reasons):
+            if item in selection.could_present and (binder.kind, binder.identity) not in naming:
                 reasons.append(f"{binder.label} may present it")
         return reasons
 

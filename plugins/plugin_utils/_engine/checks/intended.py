@@ -81,8 +81,7 @@ def names(run: CheckRun, item: StoredCertificate, evidence: dict) -> None:
     ex = ctx.snapshot.exchange
     if ex is not None:
         for connector in ex.connectors:
-            refs = desired.send_connectors if connector.kind == "send" else desired.receive_connectors
-            if connector.fqdn and any(connector.matches(r) for r in refs):
+            if connector.fqdn and any(connector.matches(r) for r in desired.connector_refs(connector.kind)):
                 wanted.append(connector.fqdn)
     cert = item.certificate
     missing = sorted({n for n in wanted if not covers(cert.sans, cert.common_name, n)}, key=str.casefold)

@@ -10,6 +10,7 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.
     Certificate,
     normalize_thumbprint,
 )
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.host_parts import ConnectorKind
 
 DUPLICATE_POLICIES = ("remove", "report")
 # Ten years: longer than any certificate Exchange is given; a larger value is a typo, and past
@@ -100,6 +101,10 @@ class DesiredState:
         if self.thumbprint is not None:
             return self.thumbprint
         return self.pfx_certificate.thumbprint if self.pfx_certificate is not None else None
+
+    def connector_refs(self, kind: ConnectorKind) -> tuple[str, ...]:
+        """The connectors of ``kind`` the user named (send_connectors or receive_connectors)."""
+        return self.send_connectors if kind is ConnectorKind.SEND else self.receive_connectors
 
     @property
     def iis_binding_refs(self) -> tuple[tuple[str, int], ...]:

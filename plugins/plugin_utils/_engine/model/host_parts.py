@@ -5,12 +5,25 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.certificate import Certificate
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.names import build_tls_certificate_name
 
 EMPTY_RAW: Mapping[str, Any] = MappingProxyType({})
+
+
+class ConnectorKind(StrEnum):
+    """What names a certificate by TlsCertificateName: a send or receive connector, or the hybrid configuration.
+
+    Its value is the word the agent, the options (``send_connectors``) and every output use.
+    """
+
+    SEND = "send"
+    RECEIVE = "receive"
+    HYBRID = "hybrid"
 
 
 @dataclass(frozen=True)
@@ -39,7 +52,7 @@ class StoredCertificate:
 
     @property
     def tls_certificate_name(self) -> str:
-        return f"<I>{self.issuer_str}<S>{self.subject_str}"
+        return build_tls_certificate_name(self.issuer_str, self.subject_str)
 
 
 @dataclass(frozen=True)
@@ -54,7 +67,7 @@ class ExchangeCertificate:
 class Connector:
     """A send or receive connector; ``raw`` keeps the fields the engine does not interpret."""
 
-    kind: str  # "send" | "receive"
+    kind: ConnectorKind  # SEND or RECEIVE
     identity: str
     name: str
     fqdn: str | None

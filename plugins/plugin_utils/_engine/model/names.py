@@ -59,7 +59,6 @@ _ALIASES: dict[str, str] = {
     "SURNAME": "SN",
     "UID": "UID",
 }
-_CANONICAL_TO_OID = {short: oid for oid, short in _OID_TO_TYPE.items()}
 _MUST_QUOTE = set(',+=";<>#\n')
 
 
@@ -274,8 +273,3 @@ def parse_tls_certificate_name(text: str) -> tuple[str, str]:
     parse_windows_dn(issuer)
     parse_windows_dn(subject)
     return issuer, subject
-
-
-def oid_for_type(attribute_type: str) -> str | None:
-    """The dotted OID for a canonical short type (for messages and tests)."""
-    return _CANONICAL_TO_OID.get(attribute_type)

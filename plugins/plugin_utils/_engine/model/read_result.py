@@ -16,6 +16,7 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.
 )
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.host_parts import (
     Connector,
+    ConnectorKind,
     ExchangeCertificate,
     ExchangeState,
     HostInfo,
@@ -178,7 +179,7 @@ def _parse_cert(entry: Any, store: str, index: int) -> StoredCertificate:
     )
 
 
-def _parse_connector(entry: Any, kind: str, index: int) -> Connector:
+def _parse_connector(entry: Any, kind: ConnectorKind, index: int) -> Connector:
     where = f"exchange.{kind}_connectors[{index}]"
     identity = _get(entry, "identity", where, str)
     return Connector(
@@ -189,8 +190,10 @@ def _parse_connector(entry: Any, kind: str, index: int) -> Connector:
         tls_certificate_name=_get(entry, "tls_certificate_name", where, str, optional=True) or None,
         enabled=_get(entry, "enabled", where, bool, optional=True) is not False,
         raw=MappingProxyType(dict(entry)),
-        source_transport_servers=_str_list(entry, "source_transport_servers", where) if kind == "send" else (),
-        server=(_get(entry, "server", where, str, optional=True) or None) if kind == "receive" else None,
+        source_transport_servers=_str_list(entry, "source_transport_servers", where)
+        if kind is ConnectorKind.SEND
+        else (),
+        server=(_get(entry, "server", where, str, optional=True) or None) if kind is ConnectorKind.RECEIVE else None,
     )
 
 
@@ -233,11 +236,11 @@ def _parse_exchange(data: Any) -> ExchangeState | None:
         version=_get(data, "version", where, str, optional=True) or "",
         certificates=MappingProxyType(certificates),
         send_connectors=tuple(
-            _parse_connector(c, "send", i)
+            _parse_connector(c, ConnectorKind.SEND, i)
             for i, c in enumerate(_get(data, "send_connectors", where, list, optional=True) or [])
         ),
         receive_connectors=tuple(
-            _parse_connector(c, "receive", i)
+            _parse_connector(c, ConnectorKind.RECEIVE, i)
             for i, c in enumerate(_get(data, "receive_connectors", where, list, optional=True) or [])
         ),
         hybrid_configuration=hybrid,

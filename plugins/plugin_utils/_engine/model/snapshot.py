@@ -10,6 +10,7 @@ from typing import Any
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.errors import SnapshotError
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.host_parts import (
     Connector,
+    ConnectorKind,
     ExchangeCertificate,
     ExchangeState,
     HostInfo,
@@ -30,6 +31,7 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.
 __all__ = [
     "STORE_NAMES",
     "Connector",
+    "ConnectorKind",
     "ExchangeCertificate",
     "ExchangeState",
     "HostInfo",
@@ -65,8 +67,8 @@ class Snapshot:
     def with_changes(self, **changes: Any) -> Snapshot:
         return replace(self, **changes)
 
-    def to_facts(self, now: dt.datetime | None = None, *, include_der: bool = False) -> dict:
-        """The stable JSON shape ``cert_facts`` returns (documented in docs/engine.md)."""
+    def to_facts(self, now: dt.datetime, *, include_der: bool = False) -> dict:
+        """The stable JSON shape ``cert_facts`` returns (documented in docs/engine.md); validity judged at ``now``."""
         return snapshot_facts(self, now, include_der=include_der)
 
     def to_read_result(self) -> dict:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.host_parts import (
     Connector,
+    ConnectorKind,
     HybridConfiguration,
     IisBinding,
     StoredCertificate,
@@ -39,9 +40,8 @@ def _certificate_facts(snapshot: Snapshot, item: StoredCertificate, now: dt.date
     return facts
 
 
-def snapshot_facts(snapshot: Snapshot, now: dt.datetime | None = None, *, include_der: bool = False) -> dict:
+def snapshot_facts(snapshot: Snapshot, now: dt.datetime, *, include_der: bool = False) -> dict:
     """The stable JSON shape ``cert_facts`` returns (documented in docs/engine.md)."""
-    moment = now or snapshot.host.time_utc or dt.datetime.now(dt.UTC)
     facts: dict[str, Any] = {
         "host": {
             "computer_name": snapshot.host.computer_name,
@@ -50,7 +50,7 @@ def snapshot_facts(snapshot: Snapshot, now: dt.datetime | None = None, *, includ
             "os": snapshot.host.os,
         },
         "stores": {
-            name: [_certificate_facts(snapshot, item, moment, include_der) for item in snapshot.store(name)]
+            name: [_certificate_facts(snapshot, item, now, include_der) for item in snapshot.store(name)]
             for name in STORE_NAMES
         },
         "exchange": None,
@@ -151,7 +151,7 @@ def _binding_dict(b: IisBinding) -> dict:
 
 def _connector_facts(c: Connector) -> dict:
     facts: dict[str, Any] = {
-        "kind": c.kind,
+        "kind": c.kind.value,
         "identity": c.identity,
         "name": c.name,
         "fqdn": c.fqdn,
@@ -160,7 +160,7 @@ def _connector_facts(c: Connector) -> dict:
     }
     # Where the connector's certificate is presented: the rollout checks every one of these servers
     # holds the new certificate before it repoints the connector.
-    if c.kind == "send":
+    if c.kind is ConnectorKind.SEND:
         facts["source_transport_servers"] = list(c.source_transport_servers)
     else:
         facts["server"] = c.server

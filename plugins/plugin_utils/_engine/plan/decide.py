@@ -1,4 +1,4 @@
-"""Decide what the plan does; planner.py writes the steps in their safe order."""
+"""Decide what the plan does; steps.py writes the steps in their safe order."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.checks.chains import ChainResult
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.checks.context import (
-    HYBRID,
     Context,
     binding_reasons,
     keeper_order,
@@ -18,6 +17,7 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.
 )
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.snapshot import (
     Connector,
+    ConnectorKind,
     StoredCertificate,
 )
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.plan.simulate import apply_plan
@@ -38,7 +38,7 @@ class Remediation:
     retired: list[str] = field(default_factory=list)  # option retire: present in My and planned for removal
     retired_bound: dict[str, list[str]] = field(default_factory=dict)  # option retire: present but still bound
     bundle_chain: ChainResult | None = None  # the intended chain with the user's bundle added
-    missing_connectors: list[tuple[str, str]] = field(default_factory=list)  # (kind, reference)
+    missing_connectors: list[tuple[ConnectorKind, str]] = field(default_factory=list)  # (kind, reference)
     missing_iis: list[str] = field(default_factory=list)
     hybrid_missing: bool = False
 
@@ -55,11 +55,11 @@ def names_intended(ctx: Context, tls_certificate_name: str | None) -> bool:
     return names_equal(issuer, cert.issuer_dn) and names_equal(subject, cert.subject_dn)
 
 
-def _find_connector(ctx: Context, kind: str, reference: str) -> Connector | None:
+def _find_connector(ctx: Context, kind: ConnectorKind, reference: str) -> Connector | None:
     ex = ctx.snapshot.exchange
     if ex is None:
         return None
-    pool = ex.send_connectors if kind == "send" else ex.receive_connectors
+    pool = ex.send_connectors if kind is ConnectorKind.SEND else ex.receive_connectors
     for connector in pool:
         if connector.matches(reference):
             return connector
@@ -88,8 +88,8 @@ def _plan_bindings(ctx: Context, out: Remediation) -> None:
     if desired is None:  # narrowing for type checkers; callers guarantee it
         raise AssertionError("desired must be set here")
     ex = ctx.snapshot.exchange
-    for kind, refs in (("send", desired.send_connectors), ("receive", desired.receive_connectors)):
-        for ref in refs:
+    for kind in (ConnectorKind.SEND, ConnectorKind.RECEIVE):
+        for ref in desired.connector_refs(kind):
             connector = _find_connector(ctx, kind, ref)
             if connector is None:
                 out.missing_connectors.append((kind, ref))
@@ -248,4 +248,4 @@ def decide(ctx: Context) -> Remediation:
     return out
 
 
-__all__ = ["HYBRID", "Keeper", "Remediation", "decide", "names_intended"]
+__all__ = ["Keeper", "Remediation", "decide", "names_intended"]

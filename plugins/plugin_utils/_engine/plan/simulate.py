@@ -19,6 +19,7 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.
     parse_certificate,
 )
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.snapshot import (
+    ConnectorKind,
     ExchangeCertificate,
     ExchangeState,
     HybridConfiguration,
@@ -99,7 +100,7 @@ def _set_connector(snapshot: Snapshot, params: dict) -> Snapshot:
     ex: ExchangeState | None = snapshot.exchange
     if ex is None:
         return snapshot
-    attr = "send_connectors" if params["kind"] == "send" else "receive_connectors"
+    attr = "send_connectors" if params["kind"] == ConnectorKind.SEND.value else "receive_connectors"
     connectors = tuple(
         replace(c, tls_certificate_name=params["tls_certificate_name"]) if c.identity == params["identity"] else c
         for c in getattr(ex, attr)

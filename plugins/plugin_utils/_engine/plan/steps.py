@@ -16,7 +16,11 @@ from typing import Any
 
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.certificate import Certificate
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.desired_state import DesiredState
-from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.snapshot import Connector, IisBinding
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.snapshot import (
+    Connector,
+    ConnectorKind,
+    IisBinding,
+)
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.redaction import redact
 
 
@@ -113,15 +117,19 @@ def _enable_services(decisions: Decisions, desired: DesiredState | None) -> list
     return steps
 
 
+def _sends_first(change: tuple[Connector, str]) -> tuple[bool, str]:
+    return change[0].kind is not ConnectorKind.SEND, change[0].identity
+
+
 def _set_connector(decisions: Decisions, desired: DesiredState | None) -> list[dict]:
     return [
         _raw(
             "set_connector",
-            {"kind": connector.kind, "identity": connector.identity, "tls_certificate_name": tls_name},
-            f"{connector.kind} connector {connector.identity} names "
+            {"kind": connector.kind.value, "identity": connector.identity, "tls_certificate_name": tls_name},
+            f"{connector.kind.value} connector {connector.identity} names "
             f"{connector.tls_certificate_name or 'no certificate'}",
         )
-        for connector, tls_name in sorted(decisions.set_connectors, key=lambda c: (c[0].kind != "send", c[0].identity))
+        for connector, tls_name in sorted(decisions.set_connectors, key=_sends_first)
     ]
 
 
