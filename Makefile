@@ -40,7 +40,7 @@ sanity: venv
 	bash tests/support/sanity.sh
 
 unit: venv
-	$(BIN)/pytest -q -n 2 tests/unit tests/contract
+	$(BIN)/pytest -q -n 2 tests/unit tests/contract tests/architecture
 
 integration: venv system-deps
 	$(BIN)/pytest -q -n 2 tests/integration tests/evidence tests/fleet tests/reliability
