@@ -20,7 +20,6 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.controll
     load_pfx,
     read_controller_file,
 )
-from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.warm_up import warm_up
 
 
 def check_declared_values(params: dict[str, Any]) -> None:
@@ -42,6 +41,7 @@ def check_declared_values(params: dict[str, Any]) -> None:
 class ActionModule(CertwardenAction):
     MODULE = "cert_compliance"
     DOCUMENTATION = module_doc.DOCUMENTATION
+    ANALYSES = True
 
     def _read_file(self, option: str, path: str) -> bytes:
         try:
@@ -101,7 +101,3 @@ class ActionModule(CertwardenAction):
             local_backup_directory=backup.get("local_directory"),
             staged=tuple(normalize_thumbprint(value, "staged") for value in params.get("staged") or ()),
         )
-
-
-# Runs once, in Ansible's main process; every forked worker inherits it (see warm_up.py).
-warm_up()

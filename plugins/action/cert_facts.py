@@ -10,13 +10,13 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.analys
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.desired_state import DesiredState
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.action_base import CertwardenAction
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.compliance_run import utc_now
-from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.warm_up import warm_up
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._wire.agent_calls import read_snapshot
 
 
 class ActionModule(CertwardenAction):
     MODULE = "cert_facts"
     DOCUMENTATION = module_doc.DOCUMENTATION
+    ANALYSES = True
 
     def execute(self, params: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
         host = task_vars.get("inventory_hostname", self._play_context.remote_addr)
@@ -31,7 +31,3 @@ class ActionModule(CertwardenAction):
             "findings": analysis.to_dict()["findings"],
             "compliant": analysis.compliant,
         }
-
-
-# Runs once, in Ansible's main process; every forked worker inherits it (see warm_up.py).
-warm_up()

@@ -22,6 +22,7 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.argspec 
     argument_spec_from_doc,
     text_options_given_structures,
 )
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.warm_up import warm_up
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._wire.agent_calls import StepFailed
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._wire.transport import AgentError
 
@@ -80,7 +81,25 @@ def cycle_collection_paused() -> Iterator[None]:
             gc.enable()
 
 
-class CertwardenAction(ActionBase):
+class _WarmsOnceQueued(type(ActionBase)):  # ActionBase's own metaclass differs between ansible-core versions
+    """Warm the engine in Ansible's main process when a strategy first queues an analysing task.
+
+    Actions run in workers forked per host and task, so only what the main process did before the
+    fork is shared (warm_up.py). The main process touches an action class at exactly one point: the
+    linear and free strategies load it (``class_only``) and read its ``BYPASS_HOST_LOOP`` before
+    queueing the task. That read, not the import, is the trigger: importing a plugin (ansible-doc,
+    sanity, tests) does no work, and a worker, which reads the attribute through an instance, never
+    warms. A strategy that does not read it only loses the optimisation.
+    """
+
+    @property
+    def BYPASS_HOST_LOOP(cls) -> bool:
+        if getattr(cls, "ANALYSES", False):
+            warm_up()
+        return False
+
+
+class CertwardenAction(ActionBase, metaclass=_WarmsOnceQueued):
     """Validate, run :meth:`execute`, report.
 
     Subclasses set ``MODULE`` and ``DOCUMENTATION``, the latter imported from the module's own file so that
@@ -89,6 +108,8 @@ class CertwardenAction(ActionBase):
 
     MODULE: ClassVar[str] = ""
     DOCUMENTATION: ClassVar[str] = ""
+    # True for the actions that analyse: the first time a strategy queues one, the engine is warmed.
+    ANALYSES: ClassVar[bool] = False
     # Groups of options of which a task may give at most one (DOCUMENTATION cannot express it).
     MUTUALLY_EXCLUSIVE: ClassVar[list[list[str]]] = []
 

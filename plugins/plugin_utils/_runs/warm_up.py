@@ -1,14 +1,15 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Pay, once in Ansible's main process, what the first analysis in any process costs.
 
-Ansible imports action plugins in its main process and forks one worker per
-host per task, so a worker inherits whatever the main process had already
-done. A process's first analysis costs several milliseconds more than its
-second: OpenSSL fetches its algorithm implementations and decoders on first
-use, ``cryptography`` sets up its path builder, and regular expressions and
-small caches are compiled or filled on first call. Analysing a made-up
-server once, when the action plugin is loaded, moves that cost out of every
-worker (measured in docs/benchmarks.md).
+Ansible forks one worker per host per task from its main process, so a
+worker inherits whatever the main process had already done. A process's first
+analysis costs several milliseconds more than its second: OpenSSL fetches its
+algorithm implementations and decoders on first use, ``cryptography`` sets up
+its path builder, and regular expressions and small caches are compiled or
+filled on first call. Analysing a made-up server once in the main process,
+when a strategy first queues an analysing task (``action_base._WarmsOnceQueued``),
+moves that cost out of every worker (measured in docs/benchmarks.md). Nothing
+runs at import.
 
 The made-up server is built here with ``cryptography`` (throwaway EC keys,
 nothing read from disk, nothing sent anywhere), and every engine cache is
