@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from ansible_collections.certwarden.exchange.plugins.modules import compliance_verdict as module_doc
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._report.drift_text import verdict
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.action_base import CertwardenAction
 
@@ -21,6 +22,7 @@ def current_findings(results: list[Any]) -> Iterator[dict[str, Any]]:
 
 class ActionModule(CertwardenAction):
     MODULE = "compliance_verdict"
+    DOCUMENTATION = module_doc.DOCUMENTATION
 
     def execute(self, params: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
         host = str(task_vars.get("inventory_hostname", self._play_context.remote_addr))

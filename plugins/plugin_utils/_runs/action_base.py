@@ -150,6 +150,8 @@ class CertwardenAction(ActionBase, metaclass=_WarmsOnceQueued):
         # worker per task: parsing the documentation here, once, means every
         # worker inherits the parsed spec instead of parsing it again.
         if cls.MODULE:
+            if not cls.DOCUMENTATION:
+                raise TypeError(f"{cls.__module__}: set DOCUMENTATION = <module {cls.MODULE}>.DOCUMENTATION")
             cls.argument_spec()
 
     @classmethod
