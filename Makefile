@@ -54,7 +54,7 @@ PROPERTY_SEEDS ?= 1 2 3 4 5
 properties: venv
 	for seed in $(PROPERTY_SEEDS); do \
 		HYPOTHESIS_PROFILE=dev $(BIN)/pytest -q -p no:cacheprovider --hypothesis-seed=$$seed \
-			tests/unit/test_planner_properties.py || exit 1; \
+			tests/unit/plugin_utils/_engine/plan/test_planner_properties.py || exit 1; \
 	done
 
 # Everything: lint, ansible-test sanity, the Molecule scenarios, then every

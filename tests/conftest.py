@@ -5,7 +5,7 @@
 reproducible and a red build is not a coin toss. ``HYPOTHESIS_PROFILE`` overrides either, and
 ``HYPOTHESIS_MAX_EXAMPLES`` raises the example count for a long local hunt:
 
-    HYPOTHESIS_MAX_EXAMPLES=2000 .venv/bin/python -m pytest -q tests/unit/test_planner_properties.py
+    HYPOTHESIS_MAX_EXAMPLES=2000 .venv/bin/pytest -q tests/unit/plugin_utils/_engine/plan/test_planner_properties.py
 """
 
 from __future__ import annotations

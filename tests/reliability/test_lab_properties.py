@@ -1,6 +1,6 @@
 """Hypothesis against the lab: generated servers, the real cert_compliance through ansible-playbook.
 
-tests/unit/test_planner_properties.py holds the engine-level invariants on
+tests/unit/plugin_utils/_engine/plan/test_planner_properties.py holds the engine-level invariants on
 generated snapshots. Here hypothesis generates *host folders* (the documented
 format, written through the case lab): which of the PKI's certificates sit in
 ``My`` (same-named duplicates, an expiring and an expired one, another subject),

@@ -24,11 +24,12 @@ if [ -n "$pip_version" ]; then
   cp "$repo/tests/support/pip_bootstrap.py" "$cache/get_pip_${pip_version//./_}.py"
 fi
 
-# The ignore file must list exactly the files that need it: regenerate, and
-# fail if that changed it (commit the new one).
+# The ignore files must list exactly the files that need it: regenerate, and
+# fail if that changed one (commit the new ones).
 bash "$repo/tests/sanity/generate-ignores.sh" >/dev/null
-if ! git -C "$repo" diff --quiet -- tests/sanity/ignore-2.19.txt 2>/dev/null; then
-  echo "tests/sanity/ignore-2.19.txt is out of date; it has been regenerated: review and commit it" >&2
+if ! git -C "$repo" diff --quiet -- tests/sanity 2>/dev/null \
+  || [ -n "$(git -C "$repo" ls-files --others --exclude-standard -- tests/sanity)" ]; then
+  echo "tests/sanity/ignore-*.txt are out of date; they have been regenerated: review and commit them" >&2
   exit 1
 fi
 
