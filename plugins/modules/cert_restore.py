@@ -15,6 +15,9 @@ description:
   - A PFX backup comes back with its private key; a DER backup comes back as the public certificate only, and the
     result says so.
   - Idempotent, a certificate already in its store is left alone.
+  - A host with no backups in O(src) (cert_compliance never removed anything from it) is C(ok), with a C(msg)
+    saying so and no WinRM command; a missing O(src) folder, or O(thumbprints) naming a certificate without a
+    backup, is an error.
 author:
   - certwarden.exchange developers (@certwarden)
 extends_documentation_fragment:
@@ -78,6 +81,10 @@ already_present:
   returned: always
   type: list
   elements: str
+msg:
+  description: Says there is nothing to restore, for a host without backups in O(src).
+  returned: when the host has no backups
+  type: str
 applied:
   description: The result of every step sent to the server.
   returned: when changes were applied

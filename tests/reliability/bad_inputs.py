@@ -237,10 +237,16 @@ def catalogue(files: dict[str, Path], backups: Path, pki: TestPki) -> list[BadIn
             True,
         ),
         BadInput(
-            "restore from a folder without backups",
+            "restore from a folder that does not exist",
             "cert_restore",
-            {"src": str(files["a_directory"]), "password": "whatever-Zz1"},
-            ("src",),
+            {"src": str(files["a_directory"] / "nope"), "password": "whatever-Zz1"},
+            ("src", "nope"),
+        ),
+        BadInput(
+            "restore a named thumbprint from a folder without backups",
+            "cert_restore",
+            {"src": str(files["a_directory"]), "thumbprints": ["A" * 40]},
+            ("thumbprints", "A" * 40),
         ),
         BadInput(
             "restore a thumbprint that is not hex",

@@ -91,12 +91,33 @@ def fetch_pending_backups(connection: Any, host: str, src: str, password: str | 
         )
 
 
+def nothing_to_restore(src: str, host: str, wanted: set[str]) -> dict[str, Any] | None:
+    """The result for a host that has no backups at all, or None when it has some (or the folder is wrong).
+
+    A fleet-wide restore meets servers that cert_compliance never removed anything from: for them there is
+    nothing to do, which is not a failure. A missing ``src`` is (a mistyped folder), and so is naming
+    thumbprints for a host without backups.
+    """
+    if not Path(src).is_dir():
+        raise ModuleFailure(f"option src: '{src}' is not a folder on the controller")
+    if (Path(src) / host / "manifest.json").is_file() or wanted:
+        return None
+    return {
+        "changed": False,
+        "restored": [],
+        "already_present": [],
+        "msg": f"nothing to restore on {host}: '{src}' holds no backups for it",
+    }
+
+
 def load_backups(src: str, host: str, wanted: set[str], password: str | None) -> list[Backup]:
     """The host's backups, each checked against its recorded SHA-256 and thumbprint."""
     folder = Path(src) / host
     manifest = folder / MANIFEST
     if not manifest.is_file():
-        raise ModuleFailure(f"option src: '{src}' has no backups for {host} (no {manifest})")
+        raise ModuleFailure(
+            f"option thumbprints: no backup of {', '.join(sorted(wanted))} for {host} in '{src}' (no {manifest})"
+        )
     # Pending entries (a backup an interrupted run was making) have no file until fetched.
     entries = [e for e in read_manifest(manifest, "src") if not e.get("pending")]
     known = {e["thumbprint"] for e in entries}
@@ -138,6 +159,9 @@ def run_restore(
     password = params.get("password")
     if not check_mode:  # fetching is an apply round trip; check mode stays a read
         fetch_pending_backups(connection, host, params["src"], password)
+    nothing = nothing_to_restore(params["src"], host, thumbprints)
+    if nothing is not None:
+        return nothing
     backups = load_backups(params["src"], host, thumbprints, password)
     before = read_snapshot(connection, host)
     missing = [b for b in backups if before.find(b.thumbprint, b.store) is None]
