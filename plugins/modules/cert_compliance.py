@@ -79,7 +79,10 @@ options:
     elements: str
     default: []
   receive_connectors:
-    description: Receive connectors (C(SERVER\\Name) or the name on this server) whose C(TlsCertificateName) must name it.
+    description:
+      - Receive connectors (C(SERVER\\Name) or the name on this server) whose C(TlsCertificateName) must name it.
+      - C(%COMPUTERNAME%) in a name (of a receive or send connector) stands for the computer name the read returned,
+        so that one list fits every server, for example C(Default Frontend %COMPUTERNAME%).
     type: list
     elements: str
     default: []
@@ -164,7 +167,7 @@ EXAMPLES = r"""
     send_connectors:
       - Outbound to Office 365
     receive_connectors:
-      - "Default Frontend {{ inventory_hostname_short | upper }}"
+      - Default Frontend %COMPUTERNAME%
     hybrid_configuration: true
   check_mode: true
   register: compliance

@@ -56,7 +56,7 @@ EXAMPLES = r"""
 - name: Put back one certificate
   certwarden.exchange.cert_restore:
     src: "{{ playbook_dir }}/backups"
-    thumbprints: ["28F9FE7A9AE56938BCD67D5BFB3F7C50A3F6DCBE"]
+    thumbprints: ["{{ old_thumbprint }}"]  # as Windows shows it, for example 28F9FE7A9AE56938BCD67D5BFB3F7C50A3F6DCBE
     password: "{{ vault_backup_password }}"
 """
 

@@ -96,13 +96,13 @@ author:
 EXAMPLES = r"""
 - name: Why does the hybrid send connector fail? Read the last day of logs on the server
   certwarden.exchange.protocol_log:
-    since: "{{ '%Y-%m-%dT00:00:00Z' | strftime(ansible_date_time.epoch | int - 86400) }}"
+    since: "{{ '%Y-%m-%dT%H:%M:%SZ' | strftime(now().timestamp() | int - 86400, utc=true) }}"
     connectors: ["Outbound to Office 365"]
   register: logs
 
 - name: Logs copied off a server
   certwarden.exchange.protocol_log:
-    src: /tmp/ex01-logs/SmtpSend
+    src: "{{ playbook_dir }}/ex01-logs/SmtpSend"
   delegate_to: localhost
 
 - name: Turn on verbose logging for the diagnosis (turn it back with disable_verbose)

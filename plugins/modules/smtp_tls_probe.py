@@ -82,15 +82,17 @@ author:
 EXAMPLES = r"""
 - name: What does the hybrid receive connector present to Exchange Online?
   certwarden.exchange.smtp_tls_probe:
-    host: mail.contoso.com
-    expected_thumbprint: "‎3A1F 0C9E 77B2 19D4 5A60 0E1B 8C3D 2F71 9A4E 6B05"
+    host: "{{ smtp_host }}"  # mail.contoso.com
+    port: "{{ smtp_port }}"
+    # Copied from the certificate dialog: the invisible U+200E and the spaces are removed.
+    expected_thumbprint: "‎{{ certwarden_intended_thumbprint }}"
   register: probe
 
 - name: Implicit TLS on another port, with our own roots
   certwarden.exchange.smtp_tls_probe:
-    host: 192.0.2.25
+    host: "{{ smtps_host }}"  # 192.0.2.25
     server_name: smtp.contoso.com
-    port: 465
+    port: "{{ smtps_port }}"  # 465
     tls: implicit
     ca_bundle: files/roots.pem
 """

@@ -47,6 +47,7 @@ def run_playbook(
     verbosity: int = 0,
     env: dict[str, str] | None = None,
     timeout: float = 300,
+    cwd: Path = REPO,
 ) -> PlaybookRun:
     """Run a playbook (a path, or plays given as data) and capture every task result."""
     workdir.mkdir(parents=True, exist_ok=True)
@@ -79,7 +80,7 @@ def run_playbook(
         **(env or {}),
     }
     completed = subprocess.run(
-        argv, cwd=REPO, env=run_env, capture_output=True, text=True, timeout=timeout, check=False
+        argv, cwd=cwd, env=run_env, capture_output=True, text=True, timeout=timeout, check=False
     )
     records = []
     if capture.exists():
