@@ -79,9 +79,7 @@ def run_playbook(
         "CERTWARDEN_CAPTURE": str(capture),
         **(env or {}),
     }
-    completed = subprocess.run(
-        argv, cwd=cwd, env=run_env, capture_output=True, text=True, timeout=timeout, check=False
-    )
+    completed = subprocess.run(argv, cwd=cwd, env=run_env, capture_output=True, text=True, timeout=timeout, check=False)
     records = []
     if capture.exists():
         records = [json.loads(line) for line in capture.read_text(encoding="utf-8").splitlines() if line]
