@@ -36,3 +36,11 @@ def lab_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabFactory
 def module_lab_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabFactory]:
     """The same, shared by a module: for tests that only read, or that each use their own host."""
     yield from _factory(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def transport_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
+    """One lab with every transport host and one KDC, shared by the session (per xdist worker)."""
+    lab = start_lab(tmp_path_factory.mktemp("transports") / "lab", "healthy", transports=True)
+    yield lab
+    lab.stop()

@@ -8,11 +8,8 @@ whether the body was sealed, and whether the logon could delegate.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,15 +17,17 @@ import pytest
 import requests_credssp.exceptions
 import winrm.exceptions
 
-from tests.lab import LabHandle, start_lab
+from tests.lab import LabHandle
 from tests.lab.client import LabClient
-from tests.lab.kdc import kdc_files
 from tests.lab.transports import BY_NAME, TRANSPORT_GROUPS, TRANSPORT_HOSTS
 from tests.support.lab_plays import COMPLIANCE_TASK, compliance_play
-from tests.support.playbook import REPO, run_playbook
+from tests.support.playbook import run_playbook
+from tests.support.transport_lab import BOOTSTRAP_READS_BYTES, controller_env, log_entries, run_ansible
 
 pytestmark = [pytest.mark.lab]
-ANSIBLE = str(Path(sys.executable).with_name("ansible"))
+XFAIL_PSRP = pytest.mark.xfail(
+    not BOOTSTRAP_READS_BYTES, reason="the agent bootstrap does not decode pypsrp's byte[] input yet", strict=True
+)
 MECHANISMS = ("basic", "ntlm", "kerberos", "credssp")
 # How each client library reports a 401 whose offers do not include its scheme, or that refuses its token.
 # (requests_ntlm raises PermissionError when the 401 to its NEGOTIATE message carries no challenge.)
@@ -39,36 +38,12 @@ REFUSED = (
 )
 
 
-@pytest.fixture(scope="module")
-def transport_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
-    lab = start_lab(tmp_path_factory.mktemp("transports") / "lab", "healthy", transports=True)
-    yield lab
-    lab.stop()
-
-
-def controller_env(lab: LabHandle) -> dict[str, str]:
-    """What a controller needs for the lab realm: its krb5.conf (docs/lab.md, "Kerberos")."""
-    return {"KRB5_CONFIG": str(kdc_files(lab.dir).krb5_conf)}
-
-
-def log_entries(lab: LabHandle, host: str) -> list[dict[str, Any]]:
-    log = lab.host_dir(host) / "requests.log"
-    if not log.exists():
-        return []
-    return [json.loads(line) for line in log.read_text(encoding="ascii").splitlines() if line]
-
-
-@pytest.mark.parametrize("group", TRANSPORT_GROUPS)
+@pytest.mark.parametrize(
+    "group",
+    [pytest.param(g, marks=XFAIL_PSRP) if g == "transport_psrp" else g for g in TRANSPORT_GROUPS],
+)
 def test_cert_facts_succeeds_for_every_transport_group(group: str, transport_lab: LabHandle) -> None:
-    completed = subprocess.run(
-        [ANSIBLE, "-i", str(transport_lab.inventory_path), group, "-m", "certwarden.exchange.cert_facts"],
-        cwd=REPO,
-        env={**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), **controller_env(transport_lab)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    completed = run_ansible(transport_lab, group, "certwarden.exchange.cert_facts")
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     members = [h for h in TRANSPORT_HOSTS if group in h.groups]
     assert members
@@ -150,14 +125,18 @@ def test_the_lab_records_whether_each_logon_can_delegate(transport_lab: LabHandl
         assert entries and {e["can_delegate"] for e in entries} == {can_delegate}, (host, entries)
 
 
-def test_apply_then_recheck_converges_on_every_transport_host(transport_lab: LabHandle, tmp_path: Path) -> None:
+@pytest.mark.parametrize("connection", ["winrm", pytest.param("psrp", marks=XFAIL_PSRP)])
+def test_apply_then_recheck_converges_on_every_transport_host(
+    connection: str, transport_lab: LabHandle, tmp_path: Path
+) -> None:
+    hosts = [h.name for h in TRANSPORT_HOSTS if h.connection == connection]
     play = compliance_play(tmp_path / "backups")
-    play[0]["hosts"] = "transports"
+    play[0]["hosts"] = ":".join(hosts)
     env = controller_env(transport_lab)
     apply = run_playbook(play, transport_lab.inventory_path, tmp_path / "apply", env=env)
     assert apply.rc == 0, apply.output[-4000:]
     applied = apply.results(COMPLIANCE_TASK)
-    assert set(applied) == set(BY_NAME), applied.keys()
+    assert set(applied) == set(hosts), applied.keys()
     for host, result in applied.items():
         assert result["changed"] is True and result["compliant"], (host, result.get("findings_after"))
     recheck = run_playbook(play, transport_lab.inventory_path, tmp_path / "recheck", check=True, env=env)

@@ -14,7 +14,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 
-from tests.lab.state import HostState, write_bytes_atomic, write_json
+from tests.lab.state import HostState, read_json, write_bytes_atomic, write_json
 from tests.lab.winnames import tls_certificate_name
 from tests.support.pki import Issued, TestPki, key_for, make_certificate, name
 
@@ -425,6 +425,8 @@ def build_lab(
             transport = BY_NAME[spec.name]
             schemes[spec.name] = transport.scheme
             _write_host(lab_dir, spec, transport.scheme, password, transport.mechanisms)
+            info = read_json(lab_dir / "hosts" / spec.name / "host.json")
+            write_json(lab_dir / "hosts" / spec.name / "host.json", {**info, "endpoints": list(transport.endpoints)})
             specs.append(spec)
     for org in sorted({s.org for s in specs}):
         _write_org(lab_dir, org, [s for s in specs if s.org == org], pki)

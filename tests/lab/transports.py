@@ -28,6 +28,7 @@ class TransportHost:
     mechanisms: tuple[str, ...]
     groups: tuple[str, ...]
     connection: str = "winrm"
+    endpoints: tuple[str, ...] = ("cmd", "powershell")  # WS-Man shells served: WinRS cmd, PSRP
 
 
 TRANSPORT_HOSTS = (
@@ -38,6 +39,7 @@ TRANSPORT_HOSTS = (
     TransportHost("via-kerberos-delegated", "EX57", "http", ("kerberos",), ("transport_kerberos",)),
     TransportHost("via-credssp", "EX55", "http", ("credssp",), ("transport_credssp",)),
     TransportHost("via-https", "EX56", "https", ("basic",), ("transport_https",)),
+    TransportHost("via-psrp", "EX58", "http", ("ntlm",), ("transport_psrp",), "psrp", ("powershell",)),
 )
 TRANSPORT_GROUPS = tuple(sorted({g for h in TRANSPORT_HOSTS for g in h.groups}))
 BY_NAME = {h.name: h for h in TRANSPORT_HOSTS}
@@ -61,6 +63,9 @@ def connection_vars(name: str, info: dict[str, Any], lab_dir: Path) -> dict[str,
     """The inventory variables that reach transport host ``name`` its one way."""
     host = BY_NAME[name]
     mechanism = host.mechanisms[0]
+    if host.connection == "psrp":
+        # pypsrp: Negotiate (NTLM here) with message encryption over HTTP, the module's defaults
+        return {"ansible_connection": "psrp", "ansible_psrp_protocol": host.scheme, "ansible_psrp_auth": "negotiate"}
     variables: dict[str, Any] = {
         "ansible_connection": host.connection,
         "ansible_winrm_transport": mechanism,

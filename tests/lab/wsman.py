@@ -37,9 +37,12 @@ from tests.lab.agent import (
 from tests.lab.costs import ServerCosts
 from tests.lab.faults import Faults, bind_before_apply
 from tests.lab.powershell import Script, parse_command, run_cmd, run_powershell
+from tests.lab.psrp_host import PsrpShell
+from tests.lab.psrp_wsman import RESOURCE_NOT_FOUND_FAULT, UNREACHABLE, PsrpActions, endpoint_disabled
 from tests.lab.state import HostState, read_json
-from tests.lab.winrm_auth import AuthSettings, ConnectionAuth, Verdict, certificate_hash
-from tests.lab.winrm_crypto import EncryptionError, decrypt, encrypt, is_encrypted
+from tests.lab.winrm_auth import AuthSettings, ConnectionAuth, certificate_hash
+from tests.lab.winrm_crypto import encrypt
+from tests.lab.wsman_gate import AuthGate
 from tests.lab.wsman_soap import ACTION_PREFIXES, NS, envelope, fault, operation_timeout
 
 _DONE = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/CommandState/Done"
@@ -48,6 +51,9 @@ OPERATION_TIMEOUT_FAULT = 2150858793
 SHELL_NOT_FOUND_FAULT = 2150858843
 RECEIVE_CHUNK = 512 * 1024
 AGENT_SEPARATOR = "\0\0\0\0"
+
+
+CMD_RESOURCE = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/cmd"
 
 
 @dataclass
@@ -72,6 +78,10 @@ class Command:
 class Shell:
     id: str
     commands: dict[str, Command] = field(default_factory=dict)
+    # Whether the logon behind this shell can authenticate onward from the server (the second hop):
+    # Basic and CredSSP hold the password, Kerberos holds a forwarded TGT when delegated; NTLM and
+    # Kerberos without delegation cannot (winrm_auth.py, docs/lab.md "The double hop").
+    logon_can_delegate: bool = False
 
 
 class HostEndpoint(ThreadingHTTPServer):
@@ -100,6 +110,9 @@ class HostEndpoint(ThreadingHTTPServer):
         self.computer_name = str(info["computer_name"])
         self.costs = ServerCosts.from_host_info(info)
         self.shells: dict[str, Shell] = {}
+        self.psrp_shells: dict[str, PsrpShell] = {}
+        # Which WS-Man shells the listener serves: "cmd" (WinRS, the winrm connection) and "powershell" (PSRP).
+        self.endpoints = tuple(info.get("endpoints") or ("cmd", "powershell"))
         self.lock = threading.Lock()
         self.log_lock = threading.Lock()
         super().__init__(("127.0.0.1", port), WsmanHandler)
@@ -127,7 +140,7 @@ class HostEndpoint(ThreadingHTTPServer):
             handle.write(line)
 
 
-class WsmanHandler(BaseHTTPRequestHandler):
+class WsmanHandler(AuthGate, PsrpActions, BaseHTTPRequestHandler):
     server: HostEndpoint
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # without it every round trip waits ~40 ms for delayed ACKs
@@ -175,49 +188,6 @@ class WsmanHandler(BaseHTTPRequestHandler):
         with contextlib.suppress(OSError):
             self.connection.shutdown(2)
 
-    def _admit(self, body: bytes, faults: Faults) -> bytes | None:
-        """The request's SOAP envelope when the connection may proceed; otherwise answers and returns None."""
-        self.pending_headers = {}
-        self.sealed = False
-        if faults.raw.get("refuse_auth"):
-            faults.fired()
-            verdict: Verdict = self.gate.challenge("refused", "refuse_auth fault")
-        else:
-            verdict = self.gate.admit(self.headers.get("Authorization", ""))
-        if verdict.status != 200:
-            self.server.log_request_event(
-                "unauthorized", None, None, len(body), mechanism=verdict.attempted, reason=verdict.reason
-            )
-            self._reply(verdict.status, b"", verdict.headers)
-            return None
-        self.pending_headers = verdict.headers
-        self.sealed = is_encrypted(self.headers.get("Content-Type", ""))
-        if self.sealed:
-            if self.gate.sealer is None:
-                self._reply(400, b"")
-                return None
-            try:
-                body = decrypt(body, self.gate.sealer)
-            except (EncryptionError, Exception) as exc:  # a body that does not unseal: Windows answers 400
-                self.server.log_request_event("undecryptable", None, None, len(body), reason=str(exc)[:200])
-                self.sealed = False
-                self._reply(400, b"")
-                return None
-        if not body:  # the empty POST that opens an authenticated (and encrypting) connection
-            self._reply(200, b"")
-            return None
-        return body
-
-    def _log_event(self, action: str, shell_id: str | None, command: Command | None, size: int, **extra: Any) -> None:
-        self.server.log_request_event(action, shell_id, command, size, **self.logon_fields, **extra)
-
-    @property
-    def logon_fields(self) -> dict[str, Any]:
-        logon = self.gate.logon
-        if logon is None:
-            return {}
-        return {"mechanism": logon.mechanism, "can_delegate": logon.can_delegate, "encrypted": self.sealed}
-
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length)
@@ -240,6 +210,8 @@ class WsmanHandler(BaseHTTPRequestHandler):
         selector = root.find(".//w:Selector[@Name='ShellId']", NS)
         shell_id = selector.text if selector is not None else None
         try:
+            if self._route_psrp(action.lower(), root, message_id, shell_id, len(body)):
+                return
             handler = getattr(self, f"_on_{action.lower()}", None)
             if handler is None:
                 self._reply(500, fault(message_id, 2150858771, f"The action {action} is not supported."))
@@ -272,7 +244,10 @@ class WsmanHandler(BaseHTTPRequestHandler):
     def _on_create(
         self, root: ET.Element, message_id: str | None, _shell_id: str | None, _f: Faults, size: int
     ) -> None:
-        shell = Shell(str(uuid.uuid4()).upper())
+        if "cmd" not in self.server.endpoints:
+            self._reply(500, fault(message_id, RESOURCE_NOT_FOUND_FAULT, endpoint_disabled(CMD_RESOURCE), UNREACHABLE))
+            return
+        shell = Shell(str(uuid.uuid4()).upper(), logon_can_delegate=self._logon_can_delegate())
         with self.server.lock:
             self.server.shells[shell.id] = shell
         self._log_event("create", shell.id, None, size)
