@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.checks import chains
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.checks import chains, selection
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.checks.context import Context
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.checks.families import run_checks
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.errors import InputError
@@ -65,6 +65,7 @@ def clear_caches() -> None:
     certificate.clear_cache()
     names.clear_cache()
     chains.clear_cache()
+    selection.clear_cache()
 
 
 def analyse(

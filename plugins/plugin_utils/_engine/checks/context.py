@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -17,6 +17,7 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.checks
     certificates_named,
     group_key,
     predict,
+    tls_name_key,
 )
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.certificate import Certificate
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.desired_state import DesiredState
@@ -66,22 +67,39 @@ def binders(snapshot: Snapshot) -> tuple[Binder, ...]:
     return tuple(out)
 
 
-def binders_naming_only(snapshot: Snapshot, thumbprint: str) -> list[Binder]:
-    """The binders whose TlsCertificateName matches ``thumbprint`` and no other copy in My."""
+def binders_naming_only(
+    snapshot: Snapshot, thumbprint: str, named_by: Mapping[str, tuple[StoredCertificate, ...]] | None = None
+) -> list[Binder]:
+    """The binders whose TlsCertificateName matches ``thumbprint`` and no other copy in My.
+
+    ``named_by`` maps each TlsCertificateName to the copies it names, when the caller indexed
+    them already (asked for every certificate of a large store, the index keeps the analysis
+    linear); without it the store is scanned.
+    """
     out = []
     for binder in binders(snapshot):
-        if binder.tls_certificate_name:
-            named = certificates_named(snapshot, binder.tls_certificate_name)
+        name = binder.tls_certificate_name
+        if name:
+            named = named_by[name] if named_by is not None else certificates_named(snapshot, name)
             if len(named) == 1 and named[0].thumbprint == thumbprint:
                 out.append(binder)
     return out
 
 
-def binding_reasons(snapshot: Snapshot, thumbprint: str, *, covered_services: Sequence[str] = ()) -> list[str]:
+def binding_reasons(
+    snapshot: Snapshot,
+    thumbprint: str,
+    *,
+    covered_services: Sequence[str] = (),
+    named_by: Mapping[str, tuple[StoredCertificate, ...]] | None = None,
+) -> list[str]:
     """Why removing ``thumbprint`` from My would break something (empty: nothing binds it).
 
     ``covered_services`` are services another certificate already carries, so
-    the ones this copy has stop mattering once it is gone.
+    the ones this copy has stop mattering once it is gone. ``named_by`` maps each
+    TlsCertificateName to the copies it names, when the caller indexed them
+    already (asking for every certificate of a large store, the index is what
+    keeps the analysis linear); without it the store is scanned.
     """
     reasons: list[str] = []
     ex = snapshot.exchange
@@ -93,7 +111,7 @@ def binding_reasons(snapshot: Snapshot, thumbprint: str, *, covered_services: Se
             reasons.append("it is the internal transport certificate")
         reasons.extend(
             f"{binder.label} names it (and only it) by TlsCertificateName"
-            for binder in binders_naming_only(snapshot, thumbprint)
+            for binder in binders_naming_only(snapshot, thumbprint, named_by)
         )
     for binding in snapshot.iis_bindings:
         if binding.thumbprint == thumbprint:
@@ -218,10 +236,22 @@ class Context:
     def duplicate_groups(self) -> list[tuple[StoredCertificate, ...]]:
         return sorted((g for g in self.groups.values() if len(g) > 1), key=lambda g: g[0].thumbprint)
 
+    @cached_property
+    def named_by_tls_name(self) -> dict[str, tuple[StoredCertificate, ...]]:
+        """Each binder's TlsCertificateName -> the copies in My it names, from the groups (once per analysis)."""
+        out: dict[str, tuple[StoredCertificate, ...]] = {}
+        for binder in self.binders:
+            name = binder.tls_certificate_name
+            if name and name not in out:
+                key = tls_name_key(name)
+                out[name] = self.groups.get(key, ()) if key is not None else ()
+        return out
+
     def bound_reasons(self, item: StoredCertificate) -> list[str]:
         """Why a certificate in My is in use now (bindings plus Exchange's predicted choice)."""
-        reasons = binding_reasons(self.snapshot, item.thumbprint)
-        naming = {(b.kind, b.identity) for b in binders_naming_only(self.snapshot, item.thumbprint)}
+        named_by = self.named_by_tls_name
+        reasons = binding_reasons(self.snapshot, item.thumbprint, named_by=named_by)
+        naming = {(b.kind, b.identity) for b in binders_naming_only(self.snapshot, item.thumbprint, named_by)}
         for binder in self.binders:
             selection = self.selections[(binder.kind, binder.identity)]
             if item in selection.could_present and (binder.kind, binder.identity) not in naming:

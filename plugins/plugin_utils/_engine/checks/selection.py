@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.errors import InputError
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.names import (
@@ -50,16 +51,29 @@ class Selection:
         return (self.winner,) if self.winner is not None else ()
 
 
+@lru_cache(maxsize=65536)
+def _key_of_host_strings(issuer: str, subject: str) -> tuple | None:
+    try:
+        return (name_key(issuer), name_key(subject))
+    except InputError:
+        return None
+
+
+def clear_cache() -> None:
+    _key_of_host_strings.cache_clear()
+
+
 def group_key(item: StoredCertificate) -> tuple:
     """Issuer + subject, compared by parsed form: what TlsCertificateName identifies.
 
-    Parsed from the host's own strings (cached per string): cheaper than
-    rendering every certificate's names, and it is what Exchange itself compares.
+    Parsed from the host's own strings, once per pair of strings (an analysis asks for
+    every copy's key many times): cheaper than rendering every certificate's names,
+    and it is what Exchange itself compares.
     """
-    try:
-        return (name_key(item.issuer_str), name_key(item.subject_str))
-    except InputError:  # a host string we cannot parse: fall back to the certificate's own names
+    key = _key_of_host_strings(item.issuer_str, item.subject_str)
+    if key is None:  # a host string we cannot parse: fall back to the certificate's own names
         return (name_key(item.certificate.issuer_dn), name_key(item.certificate.subject_dn))
+    return key
 
 
 def tls_name_key(tls_certificate_name: str) -> tuple | None:
@@ -96,7 +110,27 @@ def covers(item_sans: tuple[str, ...], common_name: str | None, host: str) -> bo
     return any(dns_matches(n, host) for n in names)
 
 
+def _may_name(item: StoredCertificate, fqdn: str) -> bool:
+    """A cheap and exact pre-test: False only when the certificate cannot name ``fqdn``.
+
+    A SAN dNSName is an IA5String, so it sits in the DER as literal ASCII; the CN is
+    in the subject as the host renders it. Either holds the name itself or, for a
+    wildcard, ``*.`` and the parent domain. Parsing a certificate's names costs far
+    more than these substring tests, and a host may keep thousands of copies in My.
+    """
+    host = fqdn.rstrip(".").casefold()
+    if not host.isascii():
+        return True  # internationalised names: leave them to the full comparison
+    parent = host.partition(".")[2]
+    needles = (host, f"*.{parent}") if parent else (host,)
+    der = item.certificate.der.lower()
+    subject = item.subject_str.casefold()
+    return any(needle.encode("ascii") in der or needle in subject for needle in needles)
+
+
 def _matches_fqdn(item: StoredCertificate, fqdn: str) -> bool:
+    if not _may_name(item, fqdn):
+        return False
     cert = item.certificate
     if cert.common_name and dns_matches(cert.common_name, fqdn):
         return True
