@@ -41,6 +41,7 @@ CODES: Mapping[str, str] = MappingProxyType(
         "wrong_certificate_presented": ERROR,
         "revoked": ERROR,
         "internal_transport_certificate": ERROR,
+        "binding_certificate_missing": ERROR,  # an IIS binding or Exchange services name a certificate in no store
         "bundle_does_not_chain": ERROR,
         "retired_certificate_present": ERROR,  # option retire names a certificate still in My; the plan removes it
         "retired_certificate_bound": ERROR,  # option retire names a certificate something still binds: kept

@@ -23,6 +23,9 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.checks
 )
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.checks.in_use import bound_certificates
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.checks.intended import intended
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.checks.missing_targets import (
+    binding_targets_missing,
+)
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.checks.retired import retired
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.plan.decide import Remediation
 
@@ -56,6 +59,7 @@ CHECKS: tuple[Check, ...] = (
         ("connector_certificate_not_found", "connector_ambiguous", "service_not_enabled"),
     ),
     Check("internal_transport", internal_transport, ("internal_transport_certificate",)),
+    Check("missing_targets", binding_targets_missing, ("binding_certificate_missing",)),
     Check(
         "intended",
         intended,

@@ -23,4 +23,4 @@ def test_check_names_are_unique() -> None:
 
 def test_a_store_wide_run_skips_the_desired_state_checks() -> None:
     store_wide = [check.name for check in CHECKS if not check.needs_desired]
-    assert store_wide == ["duplicates", "connectors", "internal_transport", "in_use"]
+    assert store_wide == ["duplicates", "connectors", "internal_transport", "missing_targets", "in_use"]
