@@ -16,12 +16,13 @@ from typing import Any
 import pytest
 import requests_credssp.exceptions
 import winrm.exceptions
+import yaml
 
 from tests.lab import LabHandle
 from tests.lab.client import LabClient
 from tests.lab.transports import BY_NAME, TRANSPORT_GROUPS, TRANSPORT_HOSTS
 from tests.support.lab_plays import COMPLIANCE_TASK, compliance_play
-from tests.support.playbook import run_playbook
+from tests.support.playbook import REPO, run_playbook
 from tests.support.transport_lab import BOOTSTRAP_READS_BYTES, controller_env, log_entries, run_ansible
 
 pytestmark = [pytest.mark.lab]
@@ -143,3 +144,15 @@ def test_apply_then_recheck_converges_on_every_transport_host(
     assert recheck.rc == 0, recheck.output[-4000:]
     for host, result in recheck.results(COMPLIANCE_TASK).items():
         assert result["plan"] == [] and result["changed"] is False, (host, result["findings"])
+
+
+def test_make_lab_writes_every_transport_group_next_to_exchange(transport_lab: LabHandle) -> None:
+    makefile = (REPO / "Makefile").read_text(encoding="utf-8")
+    lab_recipe = makefile.split("\nlab:", 1)[1].split("\n\n", 1)[0]
+    assert "--transports" in lab_recipe and "inventories/lab/hosts.yml" in lab_recipe
+    children = yaml.safe_load(transport_lab.inventory_path.read_text(encoding="utf-8"))["all"]["children"]
+    assert set(children["exchange"]["hosts"]) == {"EX01", "EX02", "EX03"}  # the scenario's hosts, unchanged
+    groups = children["transports"]["children"]
+    wanted = {"transport_basic", "transport_ntlm", "transport_kerberos", "transport_credssp"}
+    assert set(groups) == wanted | {"transport_https", "transport_psrp"}
+    assert all(groups[group]["hosts"] for group in groups)

@@ -150,10 +150,14 @@ def _provision_kerberos(lab_dir: Path) -> None:
             "the transport hosts need MIT Kerberos (krb5kdc, kdb5_util, kadmin.local, kinit): "
             "run tests/support/ensure-system-deps.sh as root"
         )
+    began = time.monotonic()
     try:
         kdc.provision(lab_dir, USER, LAB_PASSWORD, service_hosts)
     except kdc.KdcError as exc:
         raise LabError(str(exc)) from exc
+    lab = read_json(lab_dir / "lab.json")
+    lab["kdc_provision_seconds"] = round(time.monotonic() - began, 3)  # realm, principals, keytab
+    write_json(lab_dir / "lab.json", lab)
 
 
 def _alive(pid: int) -> bool:
