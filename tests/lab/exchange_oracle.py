@@ -59,11 +59,20 @@ def root_ca_type(cert: StoredCert, pool: list[StoredCert]) -> str:
 
 
 def parse_tls_certificate_name(value: str) -> tuple[str, str] | None:
-    """``<I>issuer<S>subject`` -> (issuer, subject); None when it has another shape."""
-    if not value.startswith("<I>") or "<S>" not in value:
+    """``<I>issuer<S>subject`` -> (issuer, subject); None when it has another shape.
+
+    The separator is the first ``<S>`` outside double quotes: Windows quotes every name value
+    holding ``<`` or ``>`` (CertNameToStr, CERT_X500_NAME_STR), so one inside the issuer is quoted.
+    """
+    if not value.startswith("<I>"):
         return None
-    issuer, _separator, subject = value[3:].partition("<S>")
-    return issuer, subject
+    body, in_quotes = value[3:], False
+    for index, ch in enumerate(body):
+        if ch == '"':
+            in_quotes = not in_quotes
+        elif not in_quotes and body.startswith("<S>", index):
+            return body[:index], body[index + 3 :]
+    return None
 
 
 def outbound_candidates(host: HostState, tls_name: str) -> list[StoredCert]:

@@ -105,25 +105,25 @@ class DistinguishedName:
 
 
 def _split(text: str, separators: str) -> list[str]:
-    """Split outside quotes and backslash escapes; keeps quotes for the value parser."""
+    """Split outside quotes; keeps quotes for the value parser.
+
+    Windows quotes a value instead of escaping characters in it (CertNameToStr,
+    CERT_X500_NAME_STR: a value holding ``, + = " < > # ;``, a newline or
+    leading/trailing spaces is put in double quotes, an inner quote doubled). A
+    backslash is an ordinary character there: ``O=Contoso\\Europe`` is the value
+    ``Contoso\\Europe``.
+    """
     parts: list[str] = []
     current: list[str] = []
     in_quotes = False
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if ch == "\\" and i + 1 < len(text):
-            current.append(text[i : i + 2])
-            i += 2
-            continue
+    for ch in text:
         if ch == '"':
-            in_quotes = not in_quotes
+            in_quotes = not in_quotes  # a doubled quote toggles twice: still inside
         if ch in separators and not in_quotes:
             parts.append("".join(current))
             current = []
         else:
             current.append(ch)
-        i += 1
     if in_quotes:
         raise InputError(f"distinguished name {text!r}: a quoted value is not closed")
     parts.append("".join(current))
@@ -137,21 +137,7 @@ def _unquote(raw: str, text: str) -> str:
         return value[1:-1].replace('""', '"')
     if '"' in value:
         raise InputError(f"distinguished name {text!r}: stray quote in value {value!r}")
-    out: list[str] = []
-    i = 0
-    while i < len(value):
-        if value[i] == "\\" and i + 1 < len(value):
-            nxt = value[i + 1 : i + 3]
-            if len(nxt) == 2 and all(c in "0123456789abcdefABCDEF" for c in nxt):
-                out.append(chr(int(nxt, 16)))
-                i += 3
-                continue
-            out.append(value[i + 1])
-            i += 2
-            continue
-        out.append(value[i])
-        i += 1
-    return "".join(out)
+    return value
 
 
 def parse_windows_dn(text: str) -> DistinguishedName:
@@ -163,7 +149,7 @@ def parse_windows_dn(text: str) -> DistinguishedName:
 
 @lru_cache(maxsize=16384)
 def _parse_cached(text: str) -> DistinguishedName:
-    if '"' not in text and "\\" not in text and ";" not in text and "+" not in text:
+    if '"' not in text and ";" not in text and "+" not in text:
         # The common case, without quoting: a plain split is exact and much cheaper.
         attributes = []
         for part in text.split(","):
@@ -263,11 +249,30 @@ def build_tls_certificate_name(issuer_str: str, subject_str: str) -> str:
     return f"<I>{issuer_str}<S>{subject_str}"
 
 
+def _subject_marker(text: str) -> int:
+    """Where the ``<S>`` that ends the issuer starts: the first one outside a quoted value.
+
+    Exchange writes ``<I>`` + the issuer + ``<S>`` + the subject, each as Windows renders it, and
+    that rendering quotes every value holding ``<`` or ``>``: a ``<S>`` inside an issuer's value is
+    always between quotes, so the first one outside quotes is the separator.
+    """
+    in_quotes = False
+    for index, ch in enumerate(text):
+        if ch == '"':
+            in_quotes = not in_quotes
+        elif not in_quotes and text.startswith("<S>", index):
+            return index
+    return -1
+
+
 def parse_tls_certificate_name(text: str) -> tuple[str, str]:
     """Split ``<I>issuer<S>subject`` into (issuer, subject); both must be DNs."""
-    if not isinstance(text, str) or not text.startswith("<I>") or "<S>" not in text:
+    if not isinstance(text, str) or not text.startswith("<I>"):
         raise InputError(f"TlsCertificateName {text!r} is not of the form '<I>issuer<S>subject'")
-    issuer, subject = text[3:].split("<S>", 1)
+    marker = _subject_marker(text[3:])
+    if marker < 0:
+        raise InputError(f"TlsCertificateName {text!r} is not of the form '<I>issuer<S>subject'")
+    issuer, subject = text[3 : 3 + marker], text[3 + marker + 3 :]
     if not issuer.strip() or not subject.strip():
         raise InputError(f"TlsCertificateName {text!r} has an empty issuer or subject")
     parse_windows_dn(issuer)
