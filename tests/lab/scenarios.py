@@ -14,7 +14,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 
-from tests.lab.state import HostState, read_json, write_bytes_atomic, write_json
+from tests.lab.state import HostState, write_bytes_atomic, write_json
 from tests.lab.winnames import tls_certificate_name
 from tests.support.pki import Issued, TestPki, key_for, make_certificate, name
 
@@ -412,7 +412,7 @@ def build_lab(
     transports: bool = False,
 ) -> dict[str, Any]:
     """Write every host and organisation folder of ``scenario`` (plus the transport hosts); returns scenario.json."""
-    from tests.lab.transports import BY_NAME, plan_transport_hosts
+    from tests.lab.transports import write_transport_hosts
 
     pki = TestPki()
     specs = plan_hosts(pki, scenario, hosts)
@@ -421,12 +421,8 @@ def build_lab(
     for spec in specs:
         _write_host(lab_dir, spec, scheme, password)
     if transports:
-        for spec in plan_transport_hosts(pki):
-            transport = BY_NAME[spec.name]
-            schemes[spec.name] = transport.scheme
-            _write_host(lab_dir, spec, transport.scheme, password, transport.mechanisms)
-            info = read_json(lab_dir / "hosts" / spec.name / "host.json")
-            write_json(lab_dir / "hosts" / spec.name / "host.json", {**info, "endpoints": list(transport.endpoints)})
+        for spec, transport_scheme in write_transport_hosts(lab_dir, pki, password, _write_host):
+            schemes[spec.name] = transport_scheme
             specs.append(spec)
     for org in sorted({s.org for s in specs}):
         _write_org(lab_dir, org, [s for s in specs if s.org == org], pki)

@@ -8,13 +8,14 @@ that way of connecting (docs/lab.md, "Transports").
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tests.lab.kdc import REALM
 from tests.lab.scenarios import HostSpec, break_service_unbound, healthy_host
-from tests.lab.state import read_json, write_bytes_atomic
+from tests.lab.state import read_json, write_bytes_atomic, write_json
 from tests.support.pki import TestPki
 
 TRANSPORT_ORG = "contoso-transports"
@@ -55,8 +56,24 @@ def plan_transport_hosts(pki: TestPki) -> list[HostSpec]:
     return specs
 
 
-def uses_kerberos() -> bool:
-    return any("kerberos" in h.mechanisms for h in TRANSPORT_HOSTS)
+def write_transport_hosts(
+    lab_dir: Path, pki: TestPki, password: str, write_host: Callable[..., None]
+) -> list[tuple[HostSpec, str]]:
+    """Write every transport host's folder with ``write_host`` (scenarios._write_host); (spec, scheme) of each."""
+    written = []
+    for spec in plan_transport_hosts(pki):
+        transport = BY_NAME[spec.name]
+        write_host(lab_dir, spec, transport.scheme, password, transport.mechanisms)
+        host_json = lab_dir / "hosts" / spec.name / "host.json"
+        info = {**read_json(host_json), "endpoints": list(transport.endpoints)}
+        if "kerberos" in transport.mechanisms:
+            # The controller's user is the UPN (certwarden@LAB.TEST); an explicit Exchange credential in that
+            # form logs on as well, as a UPN does on Windows.
+            upn = {"user": f"{info['auth']['user']}@{REALM}", "password": password}
+            info["exchange_shell"] = {**info.get("exchange_shell", {}), "accounts": [upn]}
+        write_json(host_json, info)
+        written.append((spec, transport.scheme))
+    return written
 
 
 def connection_vars(name: str, info: dict[str, Any], lab_dir: Path) -> dict[str, Any]:
