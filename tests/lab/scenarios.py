@@ -41,6 +41,12 @@ SCENARIO_DOCS = {
     "connector, every Default Frontend receive connector and the hybrid configuration still "
     "name the old certificate (still present, no services).",
     "expiring": "EX02: the bound certificate expires in 5 days; the renewed one is staged without any service.",
+    "not-a-source": "EX02 is an internal mailbox server: not a source transport server of the send connector nor a "
+    "hybrid transport server, and it holds its own certificate (rebranded, bound to its own receive connector), "
+    "not the one the send connector and the hybrid configuration name. Compliant: nothing to judge them on there.",
+    "fqdn-selected": "The send connector has no TlsCertificateName (Exchange selects by its FQDN, mail.contoso.com). "
+    "EX02 holds a newer certificate for that name (rebranded, with key) not enabled for SMTP: Exchange would "
+    "present it (UnknownCredentials).",
     "field": "One host per broken scenario, named after it, plus 'healthy'; 'stale-connector' is in its own "
     "organisation (contoso-stale) because connectors are organisation-wide.",
     "fleet": "N healthy hosts with small variations (OS, Exchange build, friendly names) for benchmarks.",
@@ -181,6 +187,27 @@ BREAKERS = {
 }
 
 
+def break_not_a_source(pki: TestPki, spec: HostSpec) -> None:
+    """Host part: its own certificate; the organisation part (source lists) is in _write_org."""
+    spec.my.pop(pki.renewed.thumbprint)
+    spec.intended = pki.rebranded
+    spec.put(MyCert(pki.rebranded, services=["IIS", "SMTP"], friendly_name=f"{pki.fqdn} (internal)"))
+    spec.iis_thumbprint = pki.rebranded.thumbprint
+    spec.roles.update(intended=pki.rebranded.thumbprint)
+    spec.broken = "not-a-source"
+
+
+def break_fqdn_selected(pki: TestPki, spec: HostSpec) -> None:
+    """Host part: a newer certificate for the connector's FQDN, staged without services."""
+    spec.put(MyCert(pki.rebranded, services=[], friendly_name=f"{pki.fqdn} (staged)"))
+    spec.roles.update(fqdn_selected=pki.rebranded.thumbprint)
+    spec.broken = "fqdn-selected"
+
+
+# Cases whose organisation objects differ too (not in the field lab, whose organisation is shared).
+ORGANISATION_CASES = {"not-a-source": break_not_a_source, "fqdn-selected": break_fqdn_selected}
+
+
 def plan_hosts(pki: TestPki, scenario: str, hosts: int) -> list[HostSpec]:
     """The host specs of a scenario."""
     if scenario == "fleet":
@@ -212,6 +239,8 @@ def plan_hosts(pki: TestPki, scenario: str, hosts: int) -> list[HostSpec]:
     elif scenario == "missing-intermediate":
         break_missing_intermediate(pki, specs[1])
         break_missing_cross_root(pki, specs[2])
+    elif scenario in ORGANISATION_CASES:
+        ORGANISATION_CASES[scenario](pki, specs[1])
     elif scenario != "healthy":
         BREAKERS[scenario](pki, specs[1])
     return specs
@@ -288,6 +317,10 @@ def _write_org(lab_dir: Path, org: str, members: list[HostSpec], pki: TestPki) -
     stale = any(m.broken == "stale-connector" for m in members)
     named = tls_certificate_name((pki.leaf if stale else pki.renewed).cert)
     servers = [m.computer_name for m in members]
+    # Internal servers ("not-a-source") neither send through the connector nor take part in hybrid mail flow.
+    transport = [m.computer_name for m in members if m.broken != "not-a-source"]
+    own_name = {m.computer_name: tls_certificate_name(m.intended.cert) for m in members if m.broken == "not-a-source"}
+    by_fqdn = any(m.broken == "fqdn-selected" for m in members)
     org_dir = lab_dir / "orgs" / org
     write_json(
         org_dir / "send_connectors.json",
@@ -296,13 +329,13 @@ def _write_org(lab_dir: Path, org: str, members: list[HostSpec], pki: TestPki) -
                 "identity": SEND_CONNECTOR,
                 "name": SEND_CONNECTOR,
                 "fqdn": pki.fqdn,
-                "tls_certificate_name": named,
+                "tls_certificate_name": None if by_fqdn else named,
                 "require_tls": True,
                 "tls_auth_level": "DomainValidation",
                 "tls_domain": "mail.protection.outlook.com",
                 "cloud_services_mail_enabled": True,
                 "smart_hosts": [f"{pki.domain.replace('.', '-')}.mail.protection.outlook.com"],
-                "source_transport_servers": servers,
+                "source_transport_servers": transport,
                 "protocol_logging_level": "Verbose",
                 "enabled": True,
             }
@@ -316,7 +349,7 @@ def _write_org(lab_dir: Path, org: str, members: list[HostSpec], pki: TestPki) -
                 "name": f"Default Frontend {server}",
                 "server": server,
                 "fqdn": pki.fqdn,
-                "tls_certificate_name": named,
+                "tls_certificate_name": own_name.get(server, named),
                 "auth_mechanism": ["Tls", "Integrated", "BasicAuth", "BasicAuthRequireTLS", "ExchangeServer"],
                 "bindings": ["0.0.0.0:25", "[::]:25"],
                 "protocol_logging_level": "Verbose",
@@ -341,8 +374,8 @@ def _write_org(lab_dir: Path, org: str, members: list[HostSpec], pki: TestPki) -
         org_dir / "hybrid.json",
         {
             "tls_certificate_name": named,
-            "sending_transport_servers": servers,
-            "receiving_transport_servers": servers,
+            "sending_transport_servers": transport,
+            "receiving_transport_servers": transport,
             "edge_transport_servers": [],
         },
     )

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.checks.check_run import CheckRun
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.checks.context import Binder
-from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.checks.selection import certificates_named
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.checks.selection import (
+    BY_TLS_NAME,
+    Selection,
+    certificates_named,
+)
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.host_parts import ConnectorKind
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.plan.decide import names_intended
 
@@ -48,10 +52,36 @@ def _named_certificates(run: CheckRun, binder: Binder) -> None:
         )
 
 
+def _selected_by(binder: Binder, selection: Selection) -> str:
+    """How Exchange picks the certificate, for a message: by name, or by FQDN when no name is set."""
+    if selection.matched_by == BY_TLS_NAME:
+        return ""
+    return f" (it has no TlsCertificateName, so Exchange selects by the FQDN {selection.target})"
+
+
+def _fqdn_selection_empty(run: CheckRun, binder: Binder) -> None:
+    """A connector without TlsCertificateName for which no certificate with a key covers the FQDN it uses.
+
+    Exchange then selects by the connector's FQDN (else the server's), newest NotBefore first
+    (microsoft/CSS-Exchange issue 2035, PR 2234); with nothing to select it has no certificate for STARTTLS.
+    """
+    selection = run.ctx.selections[(binder.kind, binder.identity)]
+    if selection.winner is not None or binder.kind is ConnectorKind.HYBRID:
+        return
+    run.add(
+        "connector_certificate_not_found",
+        f"{binder.label} has no TlsCertificateName and no certificate in LocalMachine\\My with a private key "
+        f"covers the FQDN it is selected by, {selection.target} (event 12014: no certificate for STARTTLS)",
+        {**binder.evidence(), "selected_by": selection.matched_by, "selection_target": selection.target},
+        binder_fix(run, binder),
+    )
+
+
 def _presented_without_smtp(run: CheckRun, binder: Binder) -> None:
     ctx = run.ctx
     managed = ctx.desired is not None and names_intended(ctx, binder.tls_certificate_name)
-    winner = ctx.selections[(binder.kind, binder.identity)].winner
+    selection = ctx.selections[(binder.kind, binder.identity)]
+    winner = selection.winner
     if (
         winner is not None
         and not managed
@@ -61,8 +91,8 @@ def _presented_without_smtp(run: CheckRun, binder: Binder) -> None:
     ):
         run.add(
             "service_not_enabled",
-            f"{binder.label} would present {winner.thumbprint}, which is not enabled for SMTP "
-            "(TLS negotiation failed with error UnknownCredentials)",
+            f"{binder.label} would present {winner.thumbprint}{_selected_by(binder, selection)}, which is not "
+            "enabled for SMTP (TLS negotiation failed with error UnknownCredentials)",
             {
                 **binder.evidence(),
                 "thumbprint": winner.thumbprint,
@@ -73,7 +103,8 @@ def _presented_without_smtp(run: CheckRun, binder: Binder) -> None:
 
 def binders(run: CheckRun) -> None:
     for binder in run.ctx.binders:
-        if not binder.tls_certificate_name:
-            continue
-        _named_certificates(run, binder)
+        if binder.tls_certificate_name:
+            _named_certificates(run, binder)
+        else:
+            _fqdn_selection_empty(run, binder)
         _presented_without_smtp(run, binder)

@@ -55,6 +55,36 @@ class Binder:
         }
 
 
+def is_this_server(snapshot: Snapshot, servers: Sequence[str]) -> bool:
+    """Whether a list of Exchange server names (SourceTransportServers, ...) includes the server read."""
+    host = snapshot.host
+    mine = {host.computer_name.casefold(), host.fqdn.casefold(), host.fqdn.partition(".")[0].casefold()}
+    return any(str(server).strip().casefold() in mine for server in servers)
+
+
+def serves_here(snapshot: Snapshot, connector: Connector) -> bool:
+    """Whether this server uses ``connector``: a send connector only on its SourceTransportServers.
+
+    A send connector is an organisation object, but only its source transport servers send through it and
+    present its certificate; judging it on any other server (which need not even hold that certificate) is
+    the false positive CSS-Exchange HealthChecker had (microsoft/CSS-Exchange issue 1932, fixed by PR 2234).
+    An empty list (unknown) counts as this server.
+    """
+    if connector.kind is not ConnectorKind.SEND or not connector.source_transport_servers:
+        return True
+    return is_this_server(snapshot, connector.source_transport_servers)
+
+
+def hybrid_serves_here(snapshot: Snapshot) -> bool:
+    """Whether the hybrid configuration's TlsCertificateName is presented by this server (same reasoning)."""
+    ex = snapshot.exchange
+    hybrid = ex.hybrid_configuration if ex is not None else None
+    if hybrid is None:
+        return True
+    servers = hybrid.sending_transport_servers + hybrid.receiving_transport_servers + hybrid.edge_transport_servers
+    return not servers or is_this_server(snapshot, servers)
+
+
 def binders(snapshot: Snapshot) -> tuple[Binder, ...]:
     ex = snapshot.exchange
     if ex is None:
@@ -216,7 +246,16 @@ class Context:
 
     @cached_property
     def binders(self) -> tuple[Binder, ...]:
-        return binders(self.snapshot)
+        """What names a certificate on this server: the connectors it serves, the hybrid configuration if listed.
+
+        Removal safety (binding_reasons) still counts every binder: keeping a certificate is never the risk.
+        """
+        return tuple(
+            b
+            for b in binders(self.snapshot)
+            if (b.connector is None and hybrid_serves_here(self.snapshot))
+            or (b.connector is not None and serves_here(self.snapshot, b.connector))
+        )
 
     @cached_property
     def selections(self) -> dict[tuple[str, str], Selection]:

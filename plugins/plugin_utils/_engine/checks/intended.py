@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.checks.chain_findings import intended_chain
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.checks.check_run import CheckRun
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.checks.context import serves_here
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.checks.selection import covers
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.checks.validity import (
     revoked,
@@ -81,6 +82,8 @@ def names(run: CheckRun, item: StoredCertificate, evidence: dict) -> None:
     ex = ctx.snapshot.exchange
     if ex is not None:
         for connector in ex.connectors:
+            if not serves_here(ctx.snapshot, connector):
+                continue
             if connector.fqdn and any(connector.matches(r) for r in desired.connector_refs(connector.kind)):
                 wanted.append(connector.fqdn)
     cert = item.certificate

@@ -8,7 +8,9 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.checks
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.checks.context import (
     Context,
     binding_reasons,
+    hybrid_serves_here,
     keeper_order,
+    serves_here,
 )
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.checks.selection import group_key
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.names import (
@@ -93,12 +95,18 @@ def _plan_bindings(ctx: Context, out: Remediation) -> None:
             connector = _find_connector(ctx, kind, ref)
             if connector is None:
                 out.missing_connectors.append((kind, ref))
+            elif not serves_here(ctx.snapshot, connector):
+                continue  # another server's send connector: its source servers are judged on it
             elif tls_name and not names_intended(ctx, connector.tls_certificate_name):
                 out.decisions.set_connectors.append((connector, tls_name))
     if desired.hybrid_configuration:
         if ex is None or ex.hybrid_configuration is None:
             out.hybrid_missing = True
-        elif tls_name and not names_intended(ctx, ex.hybrid_configuration.tls_certificate_name):
+        elif (
+            tls_name
+            and hybrid_serves_here(ctx.snapshot)
+            and not names_intended(ctx, ex.hybrid_configuration.tls_certificate_name)
+        ):
             out.decisions.set_hybrid = tls_name
     for site, port in desired.iis_binding_refs:
         matches = [b for b in ctx.snapshot.iis_bindings if b.site.casefold() == site.casefold() and b.port == port]
