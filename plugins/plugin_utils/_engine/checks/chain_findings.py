@@ -19,6 +19,20 @@ def _missing_aki(run: CheckRun, item: StoredCertificate, detail: dict) -> None:
         )
 
 
+def _weak_links(run: CheckRun, item: StoredCertificate, result: ChainResult, detail: dict) -> None:
+    """A link of an otherwise complete chain signed with SHA-1 or MD5: TLS clients refuse the path."""
+    for link in result.weak_signed:
+        if link.thumbprint == item.thumbprint:
+            continue  # the certificate's own signature is judged with its validity
+        run.add(
+            "weak_signature",
+            f"the chain of {item.thumbprint} ({item.subject_str}) is complete, but the intermediate "
+            f"{link.subject_str!r} ({link.thumbprint}) is signed with {str(link.signature_hash).upper()}, "
+            "which TLS clients reject; reissue the intermediate or use the CA's SHA-256 one",
+            {**detail, "weak_link": {"thumbprint": link.thumbprint, "signature_hash": link.signature_hash}},
+        )
+
+
 def _broken_chain(run: CheckRun, item: StoredCertificate, result: ChainResult, detail: dict) -> tuple | None:
     """The (code, message, evidence) of a chain that does not validate, or None when no finding applies."""
     if result.status == chain_status.INCOMPLETE:
@@ -64,6 +78,7 @@ def chain(
 ) -> None:
     detail = {**evidence, "chain": result.to_dict()}
     _missing_aki(run, item, detail)
+    _weak_links(run, item, result, detail)
     if result.status == chain_status.VALID:
         return
     broken = _broken_chain(run, item, result, detail)
@@ -107,6 +122,7 @@ def intended_chain(run: CheckRun, item: StoredCertificate, evidence: dict) -> No
         fix = "install_intermediate" if plan.install_intermediates else "install_root"
         installs = [c.thumbprint for c in plan.install_roots + plan.install_intermediates]
         chain(run, item, result, {**evidence, "installs": installs}, fix=fix, blocker=False)
+        _weak_links(run, item, bundle, {**evidence, "chain": bundle.to_dict()})
         return
     if bundle is not None:
         _bundle_failure(run, item, evidence, bundle)

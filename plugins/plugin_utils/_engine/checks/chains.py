@@ -17,9 +17,12 @@ from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from itertools import pairwise
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509 import verification
 
@@ -35,6 +38,17 @@ EXPIRED_INTERMEDIATE = "expired_intermediate"
 INVALID = "invalid"
 
 _MAX_DEPTH = 8
+# Signature hashes cryptography's path builder refuses outright (web-PKI policy). A path whose only
+# fault is such a link does chain: it is reported as weak_signature, not as a broken chain.
+WEAK_SIGNATURE_HASHES = ("sha1", "md5", "md2")
+# Where a library message turns into its internal debug representation: never shown to a user.
+_DEBUG_MARKERS = (" {", "AlgorithmIdentifier", "PhantomData", "DefinedByMarker", "Some(")
+
+
+def readable_error(text: str) -> str:
+    """A verification error without the library's debug representation of its internals."""
+    cut = min((text.find(marker) for marker in _DEBUG_MARKERS if marker in text), default=len(text))
+    return text[:cut].rstrip(" :") or "the path does not validate"
 
 
 @dataclass(frozen=True)
@@ -64,6 +78,7 @@ class ChainResult:
     expired: tuple[Certificate, ...] = ()
     error: str | None = None
     warnings: tuple[str, ...] = field(default=())
+    weak_signed: tuple[Certificate, ...] = ()  # links (not the anchor) signed with a hash TLS clients refuse
 
     @property
     def ok(self) -> bool:
@@ -83,6 +98,10 @@ class ChainResult:
             ],
             "error": self.error,
             "warnings": list(self.warnings),
+            "weak_signed": [
+                {"thumbprint": c.thumbprint, "subject": c.subject_str, "signature_hash": c.signature_hash}
+                for c in self.weak_signed
+            ],
         }
 
 
@@ -194,7 +213,7 @@ class ChainVerifier:
             try:
                 verified = verifier.verify(leaf.cert, self._intermediate_x509)
             except verification.VerificationError as exc:
-                error = str(exc)
+                error = readable_error(str(exc))
             else:
                 path = tuple(self._lookup(c, leaf) for c in verified.chain)
                 return ChainResult(VALID, path, warnings=tuple(warnings))
@@ -263,7 +282,52 @@ class ChainVerifier:
             return ChainResult(
                 EXPIRED_INTERMEDIATE, tuple(path), expired=tuple(expired), error=error, warnings=warnings
             )
+        weak = _weak_links(path) if self.is_anchor(path[-1]) else None
+        if weak:
+            return ChainResult(VALID, tuple(path), warnings=warnings, weak_signed=weak)
         return ChainResult(INVALID, tuple(path), error=error, warnings=warnings)
+
+
+def _weak_links(path: Sequence[Certificate]) -> tuple[Certificate, ...] | None:
+    """The weakly signed links of a path that reaches an anchor, when that is its only fault.
+
+    None when no link is weakly signed, or when a signature does not verify under its issuer's key
+    (then the path is invalid for another reason, and cryptography's verdict stands).
+    """
+    weak = tuple(c for c in path[:-1] if c.signature_hash in WEAK_SIGNATURE_HASHES)
+    if not weak:
+        return None
+    if not all(_signed_by(subject.cert, issuer.cert) for subject, issuer in pairwise(path)):
+        return None
+    return weak
+
+
+def _signed_by(subject: x509.Certificate, issuer: x509.Certificate) -> bool:
+    """Whether ``issuer``'s key made ``subject``'s signature, whatever hash it used.
+
+    ``verify_directly_issued_by`` refuses SHA-1 outright; the signature itself is still checked
+    here with the issuer's public key, so that "weakly signed" never means "not signed".
+    """
+    try:
+        subject.verify_directly_issued_by(issuer)
+        return True
+    except InvalidSignature:
+        return False
+    except (ValueError, TypeError):  # an algorithm the verifier refuses: check the signature by hand
+        pass
+    key, algorithm = issuer.public_key(), subject.signature_hash_algorithm
+    if algorithm is None or subject.issuer != issuer.subject:
+        return False
+    try:
+        if isinstance(key, rsa.RSAPublicKey):
+            key.verify(subject.signature, subject.tbs_certificate_bytes, padding.PKCS1v15(), algorithm)
+        elif isinstance(key, ec.EllipticCurvePublicKey):
+            key.verify(subject.signature, subject.tbs_certificate_bytes, ec.ECDSA(algorithm))
+        else:
+            return False
+    except (InvalidSignature, ValueError, TypeError):
+        return False
+    return True
 
 
 _VERIFIERS: dict[tuple, ChainVerifier] = {}
