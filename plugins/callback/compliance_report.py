@@ -67,23 +67,15 @@ options:
 
 import datetime as dt
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ansible.plugins.callback import CallbackBase
 
-from ansible_collections.certwarden.exchange.plugins.plugin_utils._report.as_html import render_html
-from ansible_collections.certwarden.exchange.plugins.plugin_utils._report.as_json import render_json
-from ansible_collections.certwarden.exchange.plugins.plugin_utils._report.as_junit import render_junit
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._report.drift_text import check_threshold, reaches
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._report.files import RENDERERS
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._report.model import FleetReport
 
-RENDERERS: dict[str, tuple[str, Callable[[dict[str, Any]], str]]] = {
-    "json": ("report.json", render_json),
-    "junit": ("junit.xml", render_junit),
-    "html": ("report.html", render_html),
-}
 _SHOWN_SERVERS = 15
 # ansible-playbook's own status when a host failed.
 _EXIT_FAILED_HOSTS = 2

@@ -23,7 +23,15 @@ pytestmark = [pytest.mark.lab, pytest.mark.slow]
 MODULES = "ansible_collections.certwarden.exchange.plugins.modules"
 HOST = "EX02"  # the duplicate-no-key scenario's broken server: the rollout example has a duplicate to remove
 # In this order: the rollout example removes the duplicate (a backup), cert_restore puts it back last.
-ORDER = ("cert_compliance", "compliance_verdict", "cert_facts", "protocol_log", "smtp_tls_probe", "cert_restore")
+ORDER = (
+    "cert_compliance",
+    "compliance_verdict",
+    "cert_facts",
+    "protocol_log",
+    "smtp_tls_probe",
+    "report_merge",
+    "cert_restore",
+)
 
 
 def examples(module: str) -> list[dict[str, Any]]:
@@ -72,6 +80,21 @@ def run_examples(module: str, lab: LabHandle, project: Path, extra_vars: dict[st
     )
 
 
+def write_slices(lab: LabHandle, project: Path) -> None:
+    """reports/slice-1..3: the report callback's output of three runs, one host each."""
+    facts = [
+        {"name": "read", "hosts": "exchange", "gather_facts": False, "tasks": [{"certwarden.exchange.cert_facts": {}}]}
+    ]
+    for index, host in enumerate(lab.hosts, start=1):
+        folder = project / "reports" / f"slice-{index}"
+        env = {
+            "ANSIBLE_CALLBACKS_ENABLED": "certwarden.exchange.compliance_report",
+            "CERTWARDEN_REPORT_DIR": str(folder),
+        }
+        run = run_playbook(facts, lab.inventory_path, project / "runs" / f"slice-{index}", limit=host, env=env)
+        assert run.rc == 0 and (folder / "report.json").is_file(), run.output[-2000:]
+
+
 def test_the_examples_run_as_written(
     lab: LabHandle, project: Path, smtp: tuple[AiosmtpdServer, AiosmtpdServer]
 ) -> None:
@@ -91,6 +114,8 @@ def test_the_examples_run_as_written(
     for module in ORDER:
         if module == "protocol_log":  # "logs copied off a server": what the server has logged so far
             shutil.copytree(lab.host_dir(HOST) / "logs" / "SmtpSend", project / "ex01-logs" / "SmtpSend")
+        if module == "report_merge":  # the three slices' reports the example merges
+            write_slices(lab, project)
         run = run_examples(module, lab, project, extra_vars)
         assert run.rc == 0, (module, run.output[-4000:])
         names = [task["name"] for task in examples(module)]

@@ -196,6 +196,22 @@ class ServerRecord:
         }
 
 
+def summarise(servers: list[dict[str, Any]]) -> dict[str, Any]:
+    """The report's ``summary``: servers per status, servers changed, servers per finding code."""
+    counts = {status: 0 for status in STATUS_ORDER}
+    codes: dict[str, int] = {}
+    for server in servers:
+        counts[server["status"]] += 1
+        for code in {f["code"] for f in server["findings"]}:
+            codes[code] = codes.get(code, 0) + 1
+    return {
+        "servers": len(servers),
+        **counts,
+        "changed": sum(1 for s in servers if s["changed"]),
+        "finding_codes": dict(sorted(codes.items())),
+    }
+
+
 class FleetReport:
     """Collects results as they arrive and turns them into the report document."""
 
@@ -298,12 +314,6 @@ class FleetReport:
 
     def to_dict(self) -> dict[str, Any]:
         servers = [self.servers[name].to_dict() for name in sorted(self.servers)]
-        counts = {status: 0 for status in STATUS_ORDER}
-        codes: dict[str, int] = {}
-        for server in servers:
-            counts[server["status"]] += 1
-            for code in {f["code"] for f in server["findings"]}:
-                codes[code] = codes.get(code, 0) + 1
         return {
             "schema_version": SCHEMA_VERSION,
             "generator": "certwarden.exchange.compliance_report",
@@ -311,12 +321,7 @@ class FleetReport:
             "started_utc": self.started,
             "finished_utc": utc_text(self.clock()),
             "check_mode": self.check_mode,
-            "summary": {
-                "servers": len(servers),
-                **counts,
-                "changed": sum(1 for s in servers if s["changed"]),
-                "finding_codes": dict(sorted(codes.items())),
-            },
+            "summary": summarise(servers),
             "rollout": self._rollout(servers),
             "servers": servers,
         }
