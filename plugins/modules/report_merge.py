@@ -44,7 +44,7 @@ options:
     choices: [json, junit, html]
     default: [json, junit, html]
 notes:
-  - Run it on the controller (C(hosts: localhost)); it never contacts a server.
+  - Run it on the controller, in a play on C(localhost); it never contacts a server.
 seealso:
   - plugin: certwarden.exchange.compliance_report
     plugin_type: callback
