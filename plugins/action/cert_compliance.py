@@ -14,6 +14,7 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.action_b
     CertwardenAction,
     ModuleFailure,
 )
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.channel import channel_risk
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.compliance_run import run_compliance
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.controller_files import (
     load_chain_bundle,
@@ -100,4 +101,5 @@ class ActionModule(CertwardenAction):
             diff_mode=self.diff_mode,
             local_backup_directory=backup.get("local_directory"),
             staged=tuple(normalize_thumbprint(value, "staged") for value in params.get("staged") or ()),
+            channel=(channel_risk(self._connection), params["insecure_channel"]),
         )

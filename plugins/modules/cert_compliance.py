@@ -128,6 +128,15 @@ options:
     type: list
     elements: str
     default: []
+  insecure_channel:
+    description:
+      - What to do when a PFX, its password or the backup password would travel to the server over plain HTTP
+        without message encryption, or over HTTPS with C(ansible_winrm_server_cert_validation=ignore).
+      - V(warn) applies and warns once per host; V(fail) stops before the apply, nothing changed.
+      - Check mode sends no secret, so it never warns.
+    type: str
+    choices: [warn, fail]
+    default: warn
   backup:
     description: Where removed certificates are kept.
     type: dict

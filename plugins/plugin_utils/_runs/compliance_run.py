@@ -18,6 +18,7 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.plan.diff_view import state_diff
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.plan.simulate import apply_plan
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.action_base import ModuleFailure
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.channel import guard_secrets
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.kept_backups import (
     journal_pending_backups,
     keep_backups,
@@ -103,7 +104,9 @@ def run_compliance(
     local_backup_directory: str | None,
     clock: Clock = utc_now,
     staged: tuple[str, ...] = (),
+    channel: tuple[str | None, str] = (None, "warn"),
 ) -> dict[str, Any]:
+    """``channel``: why the connection would expose secrets (None: it would not), and the policy (warn | fail)."""
     before = read_snapshot(connection, host)
     now = clock()
     analysis = analyse(before, desired, now)
@@ -121,6 +124,7 @@ def run_compliance(
             result["diff"] = state_diff(before, apply_plan(before, analysis.plan), host)
         return {**result, "changed": True}
 
+    guard_secrets(analysis.plan, host, *channel, result)
     journal_pending_backups(analysis.plan, host, local_backup_directory)
     outcome = apply_steps(connection, host, analysis.plan, read_after=True)
     result["applied"] = public_results(outcome)

@@ -1,0 +1,78 @@
+"""Whether secrets sent to a host can be read or changed on the way, and what to do about it.
+
+A PFX, its password and the backup password travel in the apply request. Over
+plain HTTP without message encryption anyone on the path reads them; over HTTPS
+without server certificate validation anyone who can intercept the connection
+does. Such a run warns once per host, or, with ``insecure_channel: fail``,
+stops before the apply (nothing changed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.plan.steps import Step
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.action_base import ModuleFailure
+
+# pywinrm / pypsrp encrypt the message itself over HTTP with these authentications (message_encryption auto).
+_ENCRYPTING_AUTH = ("ntlm", "kerberos", "credssp", "negotiate")
+
+
+def _option(connection: Any, name: str) -> Any:
+    try:
+        return connection.get_option(name)
+    except (KeyError, AttributeError):
+        return None
+
+
+def _extra(connection: Any, name: str) -> Any:
+    extras = _option(connection, "_extras") or {}
+    return extras.get(name) if isinstance(extras, dict) else None
+
+
+def channel_risk(connection: Any) -> str | None:
+    """Why this connection would expose secrets, or None when it does not (winrm and psrp)."""
+    if getattr(connection, "transport", None) in ("psrp", "ansible.builtin.psrp"):
+        scheme = str(_option(connection, "protocol") or "https")
+        validation = str(_option(connection, "cert_validation") or "validate")
+        auth = [str(_option(connection, "auth") or "negotiate")]
+        encryption = str(_option(connection, "message_encryption") or "auto")
+    else:
+        port = _option(connection, "port")
+        scheme = str(_option(connection, "scheme") or ("http" if port == 5985 else "https"))
+        validation = str(_extra(connection, "ansible_winrm_server_cert_validation") or "validate")
+        auth = _option(connection, "transport") or ["basic"]
+        auth = [str(a) for a in (auth if isinstance(auth, list) else str(auth).split(","))]
+        encryption = str(_extra(connection, "ansible_winrm_message_encryption") or "auto")
+    if scheme == "http" and (encryption == "never" or not any(a.strip() in _ENCRYPTING_AUTH for a in auth)):
+        return f"plain HTTP without message encryption (authentication {', '.join(auth)})"
+    if scheme == "https" and validation == "ignore":
+        return "HTTPS without server certificate validation (server_cert_validation: ignore)"
+    return None
+
+
+def secrets_in(steps: Sequence[Step]) -> list[str]:
+    """What secret each step would carry to the server."""
+    carried = []
+    for step in steps:
+        if step.action == "import_pfx":
+            carried.append("the PFX and its password")
+        elif step.action == "backup" and step.params.get("password"):
+            carried.append("the backup password")
+    return list(dict.fromkeys(carried))
+
+
+def guard_secrets(steps: Sequence[Step], host: str, risk: str | None, policy: str, result: dict[str, Any]) -> None:
+    """Warn (into ``result``) or stop before the apply when secrets would cross an unverified channel."""
+    carried = secrets_in(steps)
+    if risk is None or not carried:
+        return
+    message = f"{' and '.join(carried)} would travel to {host} over {risk}"
+    if policy == "fail":
+        raise ModuleFailure(
+            f"option insecure_channel: {message}; nothing was changed (use HTTPS with certificate validation, "
+            "or set insecure_channel: warn)",
+            **{**result, "changed": False},
+        )
+    result.setdefault("warnings", []).append(f"{message}; set insecure_channel: fail to refuse this")
