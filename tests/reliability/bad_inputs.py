@@ -274,6 +274,21 @@ def catalogue(files: dict[str, Path], backups: Path, pki: TestPki) -> list[BadIn
             comp(expiry_warning_days=1000000000000),
             ("expiry_warning_days", "1000000000000"),
         ),
+        *[
+            BadInput(
+                f"backup.remote_directory {label}",
+                "cert_compliance",
+                comp(backup={**base["backup"], "remote_directory": value}),
+                ("backup.remote_directory", value),
+            )
+            for label, value in (
+                ("relative", "backups"),
+                ("a drive root", "C:\\"),
+                ("UNC", "\\\\fileserver\\backups"),
+                ("in Windows", "C:\\Windows\\Temp\\certs"),
+                ("in Program Files", "D:\\Program Files\\Microsoft\\Exchange Server\\V15\\Backup"),
+            )
+        ],
         BadInput(
             "PFX file missing, relative path",
             "cert_compliance",

@@ -6,6 +6,9 @@ import re
 from dataclasses import dataclass, replace
 
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.errors import InputError
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.backup_folder import (
+    check_backup_directory,
+)
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.certificate import (
     Certificate,
     normalize_thumbprint,
@@ -49,6 +52,7 @@ class DesiredState:
                 f"option expiry_warning_days: {self.expiry_warning_days!r} must be between 0 and "
                 f"{MAX_EXPIRY_WARNING_DAYS} (days)"
             )
+        check_backup_directory(self.backup_directory)
         for ref in self.iis_bindings:
             site, _unused, port = ref.rpartition(":")
             if not site or not port.isdigit():
