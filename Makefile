@@ -26,6 +26,11 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# ansible-core 2.17 and 2.18 in .venv-compat/<version>/ for the release matrix test
+# (tests/fleet/test_release_matrix.py builds them itself when missing; this prebuilds them).
+compat: venv
+	$(BIN)/python -m tests.support.compat_venv 2.17 2.18
+
 # Debian packages the tests use (postfix for the TLS probe, chromium for the
 # HTML report); installed only when missing.
 system-deps:
@@ -60,7 +65,7 @@ properties: venv
 # Everything: lint, ansible-test sanity, the Molecule scenarios, then every
 # pytest suite (unit, contract, evidence, integration against the lab, fleet,
 # reliability, bench smoke); pytest's summary line closes the output.
-test: venv system-deps lint sanity properties
+test: venv system-deps compat lint sanity properties
 	bash tests/support/molecule.sh
 	$(BIN)/pytest -q -n 2 tests
 
