@@ -76,26 +76,23 @@ def _raw(action: str, params: dict[str, Any], reason: str) -> dict:
     return {"action": action, "params": params, "reason": reason}
 
 
-def _install_root(decisions: Decisions, desired: DesiredState | None) -> list[dict]:
+def _install(action: str, certificates: list[Certificate], what: str, store: str) -> list[dict]:
     return [
         _raw(
-            "install_root",
+            action,
             {"thumbprint": cert.thumbprint, "der_b64": _der_b64(cert)},
-            f"trust anchor {cert.subject_str} is missing from LocalMachine\\Root",
+            f"{what} {cert.subject_str} is missing from LocalMachine\\{store}",
         )
-        for cert in decisions.install_roots
+        for cert in certificates
     ]
+
+
+def _install_root(decisions: Decisions, desired: DesiredState | None) -> list[dict]:
+    return _install("install_root", decisions.install_roots, "trust anchor", "Root")
 
 
 def _install_intermediate(decisions: Decisions, desired: DesiredState | None) -> list[dict]:
-    return [
-        _raw(
-            "install_intermediate",
-            {"thumbprint": cert.thumbprint, "der_b64": _der_b64(cert)},
-            f"intermediate {cert.subject_str} is missing from LocalMachine\\CA",
-        )
-        for cert in decisions.install_intermediates
-    ]
+    return _install("install_intermediate", decisions.install_intermediates, "intermediate", "CA")
 
 
 def _import_pfx(decisions: Decisions, desired: DesiredState | None) -> list[dict]:
