@@ -45,7 +45,7 @@ sanity: venv
 	bash tests/support/sanity.sh
 
 unit: venv
-	$(BIN)/pytest -q -n 2 tests/unit tests/contract tests/architecture
+	$(BIN)/pytest -q -n 2 tests/unit tests/contract
 
 integration: venv system-deps
 	$(BIN)/pytest -q -n 2 tests/integration tests/evidence tests/fleet tests/reliability

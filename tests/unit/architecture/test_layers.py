@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.architecture import layers
+from tests.unit.architecture import layers
 
 ENGINE_FILE = layers.PLUGINS / "plugin_utils" / "_engine" / "analysis.py"
 WIRE_FILE = layers.PLUGINS / "plugin_utils" / "_wire" / "transport.py"

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 PLUGINS = ROOT / "plugins"
 PACKAGE = "ansible_collections.certwarden.exchange.plugins"
 UTILS = f"{PACKAGE}.plugin_utils"

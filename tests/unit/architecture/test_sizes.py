@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 
-from tests.architecture.layers import PLUGINS, ROOT, python_files
+from tests.unit.architecture.layers import PLUGINS, ROOT, python_files
 
 MAX_FILE_LINES = 400
 MAX_FUNCTION_LINES = 60
