@@ -5,7 +5,7 @@
 # cryptography, directly or through a sibling. ansible-test's import sanity
 # test runs plugins in a virtual environment with ansible-core's own
 # requirements only; cryptography is a documented controller requirement of
-# this collection (pyproject.toml, meta/ee-requirements.txt), so those files
+# this collection (pyproject.toml, requirements.txt), so those files
 # cannot import there. Every other sanity test runs on them.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
