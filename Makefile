@@ -18,7 +18,9 @@ help:
 	@echo "make bench  run the benchmarks (writes bench/results/)"
 	@echo "make build  ansible-galaxy collection build into build/"
 
+# The Debian packages first: pykerberos and gssapi (the transports) build against libkrb5-dev.
 $(STAMP): pyproject.toml
+	bash tests/support/ensure-system-deps.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test,bench]'

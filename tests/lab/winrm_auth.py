@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 
 import spnego
 import spnego.tls
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from spnego.exceptions import SpnegoError
 
 from tests.lab.winrm_crypto import CREDSSP_PROTOCOL, SPNEGO_PROTOCOL
@@ -214,9 +216,6 @@ def _can_delegate(context: spnego.ContextProxy, mechanism: str) -> bool:
 
 def certificate_hash(der: bytes) -> bytes:
     """tls-server-end-point (RFC 5929): SHA-256 of the server certificate, or its own hash when stronger."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes
-
     certificate = x509.load_der_x509_certificate(der)
     algorithm = certificate.signature_hash_algorithm
     if algorithm is None or re.fullmatch(r"md5|sha1", algorithm.name):

@@ -6,7 +6,10 @@ an encrypted body (winrm_crypto.py) and adds the logon to every request-log line
 
 from __future__ import annotations
 
+import ssl
 from typing import Any
+
+from spnego.exceptions import SpnegoError
 
 from tests.lab.faults import Faults
 from tests.lab.winrm_auth import ConnectionAuth, Verdict
@@ -47,7 +50,7 @@ class AuthGate:
                 return None
             try:
                 body = decrypt(body, self.gate.sealer)
-            except (EncryptionError, Exception) as exc:  # a body that does not unseal: Windows answers 400
+            except (EncryptionError, SpnegoError, ssl.SSLError, ValueError) as exc:  # does not unseal: 400
                 self.server.log_request_event("undecryptable", None, None, len(body), reason=str(exc)[:200])
                 self.sealed = False
                 self._reply(400, b"")
