@@ -17,6 +17,7 @@ help:
 	@echo "make lab / make lab-stop   start / stop the simulated Exchange lab"
 	@echo "make bench  run the benchmarks (writes bench/results/)"
 	@echo "make build  ansible-galaxy collection build into build/"
+	@echo "make changelog   changelogs/changelog.yaml and CHANGELOG.rst from the fragments"
 
 # The Debian packages first: pykerberos and gssapi (the transports) build against libkrb5-dev.
 $(STAMP): pyproject.toml
@@ -82,6 +83,13 @@ demo: venv
 
 bench: venv system-deps
 	$(BIN)/python -m bench
+
+# changelogs/changelog.yaml and CHANGELOG.rst for the version in galaxy.yml, from every fragment
+# (changelogs/config.yaml keeps them), so it can run again whenever a fragment is added.
+RELEASE_DATE ?= 2026-12-01
+changelog: venv
+	rm -f changelogs/changelog.yaml CHANGELOG.rst
+	$(BIN)/antsibull-changelog release --version $$(sed -n 's/^version: //p' galaxy.yml) --date $(RELEASE_DATE)
 
 build: venv
 	$(BIN)/ansible-galaxy collection build --force --output-path build .
