@@ -20,6 +20,7 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.snapshot import (
     Connector,
     ConnectorKind,
+    ExchangeState,
     StoredCertificate,
 )
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.plan.simulate import apply_plan
@@ -123,7 +124,9 @@ def _choose_keepers(ctx: Context, out: Remediation) -> None:
         if ctx.intended_thumbprint is not None and key == ctx.intended_group:
             out.keepers[key] = Keeper(ctx.intended_thumbprint, "it is the intended certificate")
             continue
-        best = min(group, key=lambda i: keeper_order(i, ctx.now))
+        # A copy option retire names is leaving: the group keeps the best of the others, if any.
+        staying = [i for i in group if ctx.desired is None or i.thumbprint not in ctx.desired.retire] or group
+        best = min(staying, key=lambda i: keeper_order(i, ctx.now))
         cert = best.certificate
         why = [
             "it has a private key" if best.has_private_key else "no copy has a private key",
@@ -172,7 +175,8 @@ def _plan_removals(ctx: Context, out: Remediation) -> None:
     ex = after.exchange
     for group in groups:
         keeper = out.keepers[group_key(group[0])]
-        covered = ex.services_of(keeper.thumbprint) if ex is not None else ()
+        # What the keeper carries, and what the intended certificate carries once the plan has run, stays served.
+        covered = _services_staying(ex, keeper.thumbprint, ctx.intended_thumbprint)
         for item in group:
             if item.thumbprint in (keeper.thumbprint, ctx.intended_thumbprint):
                 continue
@@ -205,8 +209,7 @@ def _plan_retirements(ctx: Context, out: Remediation) -> None:
         if out.decisions.removes(thumbprint):
             out.retired.append(thumbprint)  # already leaving as a duplicate
             continue
-        ex = after.exchange
-        covered = ex.services_of(intended) if ex is not None and intended else ()
+        covered = _services_staying(after.exchange, None, intended)
         reasons = binding_reasons(after, thumbprint, covered_services=covered)
         if reasons:
             out.retired_bound[thumbprint] = reasons
@@ -215,6 +218,12 @@ def _plan_retirements(ctx: Context, out: Remediation) -> None:
         out.retired.append(thumbprint)
         out.decisions.removals.append((thumbprint, f"retired by option retire ({item.subject_str if item else ''})"))
         after = apply_plan(ctx.snapshot, out.decisions.steps(desired))
+
+
+def _services_staying(ex: ExchangeState | None, *thumbprints: str | None) -> tuple[str, ...]:
+    if ex is None:
+        return ()
+    return tuple(sorted({s for t in thumbprints if t for s in ex.services_of(t)}))
 
 
 def _describe(item: StoredCertificate) -> str:

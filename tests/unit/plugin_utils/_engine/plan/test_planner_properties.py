@@ -118,7 +118,37 @@ DUPLICATE_COVERED_BY_INTENDED = (
 )
 
 
+# Found by hypothesis: keyless copies, the intended certificate `rebranded`, option retire naming `renewed`
+# (with and without SMTP on the expired and expiring copies).
+RETIRE_WITH_SMTP_ON_OLD_COPIES = (
+    ["leaf", "renewed", "expiring", "expired", "rebranded"],
+    set(),
+    "rebranded",
+    {"leaf": [], "renewed": [], "expiring": ["SMTP"], "expired": ["SMTP"], "rebranded": []},
+    "leaf",
+    "leaf",
+    "leaf",
+    False,
+    "remove",
+    ["renewed"],
+)
+RETIRE_NOTHING_BOUND = (
+    ["leaf", "renewed", "expiring", "expired", "rebranded"],
+    set(),
+    "rebranded",
+    {"leaf": [], "renewed": [], "expiring": [], "expired": [], "rebranded": []},
+    "leaf",
+    "leaf",
+    "leaf",
+    False,
+    "remove",
+    ["renewed"],
+)
+
+
 @given(drawn=hosts())
+@example(drawn=RETIRE_WITH_SMTP_ON_OLD_COPIES)
+@example(drawn=RETIRE_NOTHING_BOUND)
 @example(drawn=GROUP_KEEPER_COVERS)
 @example(drawn=DUPLICATE_COVERED_BY_INTENDED)
 @SETTINGS
