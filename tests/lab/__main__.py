@@ -54,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"lab: {args.scenario} with {len(lab.hosts)} hosts running (pid file {lab.dir / 'lab.pid'}); "
                 f"inventory {lab.inventory_path}"
             )
+            if args.transports:
+                krb5_conf = lab.dir / "krb5" / "krb5.conf"
+                print(f"lab: for the Kerberos hosts: export KRB5_CONFIG={krb5_conf}")
             lab.process = None  # the server outlives this command; `stop` ends it by its pid file
         elif args.command == "stop":
             if stop_lab(args.dir):
