@@ -41,7 +41,6 @@ class Sealer(Protocol):
 
     def seal(self, data: bytes) -> bytes:
         """``<uint32 length field><header><sealed bytes>`` of one block."""
-        ...
 
     def unseal(self, payload: bytes) -> bytes: ...
 
