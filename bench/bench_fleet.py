@@ -1,15 +1,24 @@
-"""Fleet scale (issue 7, target 4): check mode over 100, 300 and 1,000 lab servers with forks 50.
+"""Fleet scale: the nightly run over 100, 300 and 1,000 lab servers at forks 50, against a raw playbook.
 
-For each size: a fresh ``fleet`` lab in its own process; one ansible-playbook
-run of a check-mode cert_compliance task with the compliance_report callback
-(the nightly run); its wall time, the CPU seconds of the whole ansible process
-tree (``wait4`` rusage, every reaped worker included) and the peak summed RSS
-of that tree (psutil, sampled every 0.1 s); the lab process's CPU over the same
-run. Then the lab alone: the same number of agent reads straight from pywinrm,
-50 at a time, so the lab's own ceiling is known.
+For each size, a fresh ``fleet`` lab in its own process, then ``--pairs`` pairs of
+ansible-playbook runs, alternating: the one-task raw playbook (``ansible.builtin.raw:
+exit 0`` on every server) and the nightly (``playbooks/compliance.yml --check`` with
+the compliance_report callback), so that drift on a shared machine hits both. Each
+run is measured from outside (``bench.lab_runs.run_ansible``): wall time, CPU of the
+whole ansible process tree (``wait4``), peak summed PSS and RSS of the tree, the main
+process's RSS, and the lab process's CPU. The ratios are the medians of the per-pair
+ratios (nightly / raw). The nightly's WinRM commands and Exchange loads per server are
+counted from the lab's request log. Then the lab alone: one agent read per host
+straight from pywinrm, ``--forks`` at a time, so the lab's own ceiling is known.
 
-    python -m bench.bench_fleet --servers 100,300,1000      # forks 50
-    python -m bench.bench_fleet --servers 4 --forks 2 --json /tmp/x.json   # smoke
+``--server-costs`` gives every lab host a real server's fixed costs
+(``bench.lab_runs.REAL_SERVER_COSTS``, sources in docs/lab.md): the wall times then
+show what a user waits for; without it (the default) they show the controller.
+
+    python -m bench.bench_fleet --servers 100,300,1000                 # forks 50, 3 pairs
+    python -m bench.bench_fleet --servers 9 --forks 9 --pairs 7         # nine servers, as in issue 18
+    python -m bench.bench_fleet --servers 100 --pairs 1 --server-costs  # what a user waits for
+    python -m bench.bench_fleet --servers 3 --forks 3 --pairs 1 --json /tmp/x.json   # smoke
 """
 
 from __future__ import annotations
@@ -22,19 +31,30 @@ from pathlib import Path
 from typing import Any
 
 from bench.lab_runs import (
+    REAL_SERVER_COSTS,
+    REPO,
     RESULTS,
+    AnsibleRun,
     command_counts,
-    compliance_args,
     figure,
     lab_cpu_seconds,
     machine,
+    median,
     ratio,
     run_ansible,
     write_result,
 )
 
-QUICK_ARGV = ["--servers", "3", "--forks", "3", "--json", str(RESULTS / "fleet-quick.json")]
-TASK = "compliance check"
+QUICK_ARGV = ["--servers", "3", "--forks", "3", "--pairs", "1", "--json", str(RESULTS / "fleet-quick.json")]
+NIGHTLY = REPO / "playbooks" / "compliance.yml"
+RAW_PLAY = [
+    {
+        "name": "raw no-op",
+        "hosts": "exchange",
+        "gather_facts": False,
+        "tasks": [{"name": "raw no-op", "ansible.builtin.raw": "exit 0"}],
+    }
+]
 MIB = 2**20
 
 
@@ -63,59 +83,99 @@ def pywinrm_load(lab: Any, concurrency: int) -> dict[str, Any]:
     }
 
 
-def measure(workdir: Path, servers: int, forks: int) -> dict[str, Any]:
-    from tests.lab import start_lab
-
-    began = time.perf_counter()
-    lab = start_lab(workdir / f"lab-{servers}", "fleet", hosts=servers)
-    lab_start = time.perf_counter() - began
-    try:
-        assert lab.process is not None
-        play = [
-            {
-                "name": "fleet check",
-                "hosts": "exchange",
-                "gather_facts": False,
-                "tasks": [{"name": TASK, "certwarden.exchange.cert_compliance": compliance_args()}],
-            }
-        ]
-        cpu_before = lab_cpu_seconds(lab.process.pid)
+def _one_run(lab: Any, workdir: Path, kind: str, forks: int) -> tuple[AnsibleRun, float]:
+    cpu_before = lab_cpu_seconds(lab.process.pid)
+    if kind == "nightly":
         run = run_ansible(
-            play,
+            NIGHTLY,
             lab.inventory_path,
-            workdir / f"run-{servers}",
+            workdir,
             forks=forks,
             check=True,
             callbacks=("bench_timing", "certwarden.exchange.compliance_report"),
-            env={"CERTWARDEN_REPORT_DIR": str(workdir / f"report-{servers}")},
+            env={"CERTWARDEN_REPORT_DIR": str(workdir / "report")},
         )
-        lab_cpu = lab_cpu_seconds(lab.process.pid) - cpu_before
-        commands = command_counts(lab.dir, lab.hosts)
+    else:
+        run = run_ansible(RAW_PLAY, lab.inventory_path, workdir, forks=forks)
+    if run.rc != 0:
+        raise RuntimeError(f"{kind} on {len(lab.hosts)} servers: exit {run.rc}; see {run.output_path}")
+    return run, lab_cpu_seconds(lab.process.pid) - cpu_before
+
+
+def _summary(runs: list[tuple[AnsibleRun, float]], servers: int) -> dict[str, Any]:
+    walls = [r.wall_seconds for r, _unused in runs]
+    cpus = [r.cpu_seconds for r, _unused in runs]
+    return {
+        "wall_seconds": walls,
+        "controller_cpu_seconds": cpus,
+        "lab_cpu_seconds": [lab for _unused, lab in runs],
+        "peak_pss_mib": max(r.peak_pss_bytes for r, _unused in runs) / MIB,
+        "peak_rss_mib": max(r.peak_rss_bytes for r, _unused in runs) / MIB,
+        "peak_main_rss_mib": max(r.peak_main_rss_bytes for r, _unused in runs) / MIB,
+        "peak_processes": max(r.peak_processes for r, _unused in runs),
+        "median_wall_ms_per_server": median(walls) / servers * 1000,
+        "median_cpu_ms_per_server": median(cpus) / servers * 1000,
+    }
+
+
+def measure(workdir: Path, servers: int, forks: int, pairs: int, server_costs: bool) -> dict[str, Any]:
+    from tests.lab import start_lab
+    from tests.lab.costs import ServerCosts
+
+    costs = ServerCosts(**REAL_SERVER_COSTS) if server_costs else None
+    began = time.perf_counter()
+    lab = start_lab(workdir / f"lab-{servers}", "fleet", hosts=servers, costs=costs)
+    lab_start = time.perf_counter() - began
+    runs: dict[str, list[tuple[AnsibleRun, float]]] = {"raw": [], "nightly": []}
+    nightly_counts: dict[str, float] = {}
+    try:
+        assert lab.process is not None
+        for pair in range(pairs):
+            for kind in ("raw", "nightly") if pair % 2 == 0 else ("nightly", "raw"):
+                before = _request_counts(lab)
+                runs[kind].append(_one_run(lab, workdir / f"{kind}-{servers}-{pair}", kind, forks))
+                if kind == "nightly" and not nightly_counts:
+                    after = _request_counts(lab)
+                    nightly_counts = {action: (after[action] - before[action]) / servers for action in after}
         load = pywinrm_load(lab, forks)
     finally:
         lab.stop()
-    ok = len(run.durations(TASK, "ok"))
-    if run.rc != 0 or ok != servers:
-        raise RuntimeError(f"{servers} servers: exit {run.rc}, {ok} ok results; see {run.output_path}")
+    pairs_run = list(zip((run for run, _unused in runs["nightly"]), (run for run, _unused in runs["raw"]), strict=True))
+    pair_wall = [ratio(nightly.wall_seconds, raw.wall_seconds) for nightly, raw in pairs_run]
+    pair_cpu = [ratio(nightly.cpu_seconds, raw.cpu_seconds) for nightly, raw in pairs_run]
     return {
         "servers": servers,
         "forks": forks,
+        "pairs": pairs,
+        "server_costs": REAL_SERVER_COSTS if server_costs else None,
         "lab_start_seconds": lab_start,
-        "wall_seconds": run.wall_seconds,
-        "controller_cpu_seconds": run.cpu_seconds,
-        "peak_rss_mib": run.peak_rss_bytes / MIB,
-        "peak_pss_mib": run.peak_pss_bytes / MIB,
-        "peak_main_rss_mib": run.peak_main_rss_bytes / MIB,
-        "peak_processes": run.peak_processes,
-        "lab_cpu_seconds": lab_cpu,
-        "winrm_commands": sum(len(kinds) for kinds in commands.values()),
-        "per_server": {
-            "wall_ms": run.wall_seconds / servers * 1000,
-            "controller_cpu_ms": run.cpu_seconds / servers * 1000,
-            "lab_cpu_ms": lab_cpu / servers * 1000,
+        "raw": _summary(runs["raw"], servers),
+        "nightly": _summary(runs["nightly"], servers),
+        "nightly_per_server": {
+            "winrm_commands": nightly_counts["command"],
+            "exchange_loads": nightly_counts["exchange_load"],
+        },
+        "ratio": {
+            "wall_pairs": pair_wall,
+            "cpu_pairs": pair_cpu,
+            "wall": _median_of(pair_wall),
+            "cpu": _median_of(pair_cpu),
         },
         "lab_alone": load,
     }
+
+
+def _request_counts(lab: Any) -> dict[str, int]:
+    """WinRM commands and Exchange loads of the whole lab so far, from the request logs."""
+    return {
+        action: sum(len(kinds) for kinds in command_counts(lab.dir, lab.hosts, action).values())
+        for action in ("command", "exchange_load")
+    }
+
+
+def _median_of(values: list[float | None]) -> float | None:
+    measured = [v for v in values if v is not None]
+    return median(measured) if measured else None
 
 
 def growth(first: dict[str, float], last: dict[str, float]) -> dict[str, float | None]:
@@ -123,19 +183,25 @@ def growth(first: dict[str, float], last: dict[str, float]) -> dict[str, float |
     return {key: ratio(last[key], first[key]) for key in first}
 
 
+def _per_server(run: dict[str, Any]) -> dict[str, float]:
+    nightly = run["nightly"]
+    return {"wall_ms": nightly["median_wall_ms_per_server"], "controller_cpu_ms": nightly["median_cpu_ms_per_server"]}
+
+
 def _print(rows: list[dict[str, Any]]) -> None:
     print(
-        f"{'servers':>7} {'forks':>5} {'wall s':>8} {'ctl CPU s':>9} {'peak RSS MiB':>12} {'peak PSS MiB':>12} "
-        f"{'main RSS MiB':>12} {'lab CPU s':>9} "
-        f"{'ms/server':>9} {'CPU ms/server':>13} {'lab alone reads/s':>17} {'lab start s':>11}"
+        f"{'servers':>7} {'forks':>5} {'pairs':>5} {'raw wall s':>10} {'nightly wall s':>14} {'wall ratio':>10} "
+        f"{'raw CPU s':>9} {'nightly CPU s':>13} {'CPU ratio':>9} {'peak PSS MiB (raw/nightly)':>26} "
+        f"{'cmds/server':>11} {'loads/server':>12}"
     )
     for r in rows:
+        raw, nightly = r["raw"], r["nightly"]
         print(
-            f"{r['servers']:>7} {r['forks']:>5} {r['wall_seconds']:>8.1f} {r['controller_cpu_seconds']:>9.1f} "
-            f"{r['peak_rss_mib']:>12.0f} {r['peak_pss_mib']:>12.0f} {r['peak_main_rss_mib']:>12.0f} "
-            f"{r['lab_cpu_seconds']:>9.1f} {r['per_server']['wall_ms']:>9.0f} "
-            f"{r['per_server']['controller_cpu_ms']:>13.0f} {figure(r['lab_alone']['reads_per_second'], '>17.0f')} "
-            f"{r['lab_start_seconds']:>11.1f}"
+            f"{r['servers']:>7} {r['forks']:>5} {r['pairs']:>5} {median(raw['wall_seconds']):>10.1f} "
+            f"{median(nightly['wall_seconds']):>14.1f} {figure(r['ratio']['wall'], '.2f'):>10} "
+            f"{median(raw['controller_cpu_seconds']):>9.1f} {median(nightly['controller_cpu_seconds']):>13.1f} "
+            f"{figure(r['ratio']['cpu'], '.2f'):>9} {raw['peak_pss_mib']:>12.0f} / {nightly['peak_pss_mib']:<11.0f} "
+            f"{r['nightly_per_server']['winrm_commands']:>11.2f} {r['nightly_per_server']['exchange_loads']:>12.2f}"
         )
 
 
@@ -143,20 +209,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.bench_fleet", description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--servers", default="100,300,1000", help="comma-separated fleet sizes")
     parser.add_argument("--forks", type=int, default=50)
+    parser.add_argument("--pairs", type=int, default=3, help="raw/nightly pairs per size, alternating")
+    parser.add_argument("--server-costs", action="store_true", help="give the lab hosts a real server's fixed costs")
     parser.add_argument("--json", type=Path, default=RESULTS / "fleet.json")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.servers.split(",") if s.strip()]
     document: dict[str, Any] = {"benchmark": "fleet", "machine": machine(), "runs": []}
     with tempfile.TemporaryDirectory(prefix="bench-fleet-") as temp:
         for servers in sizes:
-            document["runs"].append(measure(Path(temp), servers, args.forks))
+            document["runs"].append(measure(Path(temp), servers, args.forks, args.pairs, args.server_costs))
             _print(document["runs"][-1:])
     runs = document["runs"]
     if len(runs) > 1:
-        document["growth"] = growth(runs[0]["per_server"], runs[-1]["per_server"])
+        document["growth"] = growth(_per_server(runs[0]), _per_server(runs[-1]))
         print(
-            "per-server cost, largest over smallest: "
-            + ", ".join(f"{k} {figure(v, '.2f')}" for k, v in document["growth"].items())
+            "nightly per-server cost, largest fleet over smallest: "
+            + ", ".join(f"{key} {figure(value, '.2f')}" for key, value in document["growth"].items())
         )
     print(f"\nwritten: {write_result('fleet', document, args.json)}")
     return 0

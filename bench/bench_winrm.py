@@ -23,6 +23,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from bench.interfaces import DICT_TASK, dict_task, write_dict_variables
 from bench.lab_runs import (
     RESULTS,
     command_counts,
@@ -139,50 +140,67 @@ def count_commands(workdir: Path) -> dict[str, Any]:
     return {"scenario": COUNT_SCENARIO, "hosts": hosts}
 
 
-def _ratio_tasks(repeat: int) -> list[dict[str, Any]]:
+def _ratio_tasks(repeat: int, interfaces: bool = False) -> list[dict[str, Any]]:
     tasks: list[dict[str, Any]] = []
     for _unused in range(repeat):
         tasks.append({"name": RAW_TASK, "ansible.builtin.raw": "exit 0"})
         tasks.append({"name": CHECK_TASK, "certwarden.exchange.cert_compliance": compliance_args(), "check_mode": True})
+        if interfaces:
+            tasks.append(dict_task())
     return tasks
 
 
-def _ratio_of(run: Any, hosts: int, repeat: int, forks: int) -> dict[str, Any]:
-    raw = run.durations(RAW_TASK, "ok")
-    check = run.durations(CHECK_TASK, "ok")
+def _ratio_of(run: Any, hosts: int, repeat: int, forks: int, kinds: tuple[str, ...]) -> dict[str, Any]:
     expected = hosts * repeat
-    if run.rc != 0 or len(raw) != expected or len(check) != expected:
+    got = {kind: run.durations(kind, "ok") for kind in (RAW_TASK, *kinds)}
+    if run.rc != 0 or any(len(values) != expected for values in got.values()):
+        counts = ", ".join(f"{len(values)} {kind}" for kind, values in got.items())
         raise RuntimeError(
-            f"the ratio run did not succeed everywhere (exit {run.rc}, {len(raw)} raw and {len(check)} "
-            f"check results of {expected}); see {run.output_path}"
+            f"the ratio run did not succeed everywhere (exit {run.rc}; {counts} results of {expected} each); "
+            f"see {run.output_path}"
         )
-    # Each host's records of each task, in order: the k-th raw and k-th check ran back to back.
+    # Each host's records of each task, in order: the k-th of each kind ran back to back.
     by_host: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for record in run.timings:
         by_host.setdefault(record["host"], {}).setdefault(record["task"], []).append(record)
-    pair_ratios = [
-        ratio(c["seconds"], r["seconds"])
-        for t in by_host.values()
-        for r, c in zip(t[RAW_TASK], t[CHECK_TASK], strict=True)
-    ]
-    measured = [value for value in pair_ratios if value is not None]
-    raw_span, check_span = (_spans([t[task] for t in by_host.values()]) for task in (RAW_TASK, CHECK_TASK))
-    return {
+    raw_span = _spans([t[RAW_TASK] for t in by_host.values()])
+    document: dict[str, Any] = {
         "hosts": hosts,
         "repeat": repeat,
         "forks": forks,
-        "raw_median_s": median(raw),
-        "check_median_s": median(check),
-        "ratio_of_medians": ratio(median(check), median(raw)),
-        "median_pair_ratio": median(measured) if measured else None,
+        "raw_median_s": median(got[RAW_TASK]),
         # The fleet's view: how long each task took over all the hosts (first start to last end),
         # per server. With more hosts than cores this is the CPU-bound throughput, not a latency.
         "raw_span_per_server_s": median(raw_span) / hosts,
-        "check_span_per_server_s": median(check_span) / hosts,
-        "span_ratio": ratio(median(check_span), median(raw_span)),
         "wall_seconds": run.wall_seconds,
         "controller_cpu_seconds": run.cpu_seconds,
     }
+    for kind in kinds:
+        pair_ratios = [
+            ratio(c["seconds"], r["seconds"])
+            for t in by_host.values()
+            for r, c in zip(t[RAW_TASK], t[kind], strict=True)
+        ]
+        measured = [value for value in pair_ratios if value is not None]
+        span = _spans([t[kind] for t in by_host.values()])
+        figures = {
+            "median_s": median(got[kind]),
+            "ratio_of_medians": ratio(median(got[kind]), median(got[RAW_TASK])),
+            "median_pair_ratio": median(measured) if measured else None,
+            "span_per_server_s": median(span) / hosts,
+            "span_ratio": ratio(median(span), median(raw_span)),
+        }
+        if kind == CHECK_TASK:  # the historical keys of the main figure
+            document.update(
+                check_median_s=figures["median_s"],
+                ratio_of_medians=figures["ratio_of_medians"],
+                median_pair_ratio=figures["median_pair_ratio"],
+                check_span_per_server_s=figures["span_per_server_s"],
+                span_ratio=figures["span_ratio"],
+            )
+        else:
+            document[kind] = figures
+    return document
 
 
 def _spans(per_host: list[list[dict[str, Any]]]) -> list[float]:
@@ -230,27 +248,34 @@ def _cpu_per_task(lab: Any, workdir: Path, task: dict[str, Any], repeat: int, fo
     return {"controller_ms": controller, "lab_ms": lab_ms, "total_ms": controller + lab_ms}
 
 
-def measure_ratio(workdir: Path, hosts: int, repeat: int, forks_list: list[int], phases: bool) -> dict[str, Any]:
+def measure_ratio(
+    workdir: Path, hosts: int, repeat: int, forks_list: list[int], phases: bool, *, interfaces: bool = False
+) -> dict[str, Any]:
     """Target 2: per-server time of a check-mode cert_compliance task over a raw no-op, same hosts, same run.
 
-    One run per forks value, on one lab; with ``phases``, one more run (forks 1) with the
-    bench_phases callback, which says where each kind of task spends its time in its worker.
+    One run per forks value, on one lab, then the CPU per server-task at each forks value;
+    with ``phases``, one more run (forks 1) with the bench_phases callback, which says where
+    each kind of task spends its time in its worker; with ``interfaces``, every run also
+    alternates the check with its arguments in one dictionary variable.
     """
     from tests.lab import start_lab
 
-    tasks = _ratio_tasks(repeat)
+    tasks = _ratio_tasks(repeat, interfaces)
+    kinds = (CHECK_TASK, DICT_TASK) if interfaces else (CHECK_TASK,)
     lab = start_lab(workdir / "lab-ratio", "fleet", hosts=hosts)
     ratios = []
     phase_table = None
-    cpu: dict[str, Any] = {}
+    cpu: list[dict[str, Any]] = []
     try:
+        if interfaces:
+            write_dict_variables(lab)
         for forks in forks_list:
             run = run_ansible(_play("ratio", tasks), lab.inventory_path, workdir / f"ratio-{forks}", forks=forks)
-            ratios.append(_ratio_of(run, hosts, repeat, forks))
+            ratios.append(_ratio_of(run, hosts, repeat, forks, kinds))
         if phases:
             phase_log = workdir / "phases.jsonl"
             run_ansible(
-                _play("ratio", tasks),
+                _play("ratio", tasks[:2]),
                 lab.inventory_path,
                 workdir / "ratio-phases",
                 forks=1,
@@ -259,14 +284,12 @@ def measure_ratio(workdir: Path, hosts: int, repeat: int, forks_list: list[int],
             )
             phase_table = _phase_medians(phase_log)
         # CPU per server-task, which is what the ratio measures once the workers queue for the cores.
-        forks = max(forks_list)
-        raw_task, check_task = tasks[0], tasks[1]
-        cpu = {
-            "forks": forks,
-            RAW_TASK: _cpu_per_task(lab, workdir / "cpu-raw", raw_task, repeat, forks),
-            CHECK_TASK: _cpu_per_task(lab, workdir / "cpu-check", check_task, repeat, forks),
-        }
-        cpu["ratio"] = ratio(cpu[CHECK_TASK]["total_ms"], cpu[RAW_TASK]["total_ms"])
+        for forks in forks_list:
+            figures: dict[str, Any] = {"forks": forks}
+            for task in tasks[: 1 + len(kinds)]:
+                figures[task["name"]] = _cpu_per_task(lab, workdir / f"cpu-{forks}-{task['name']}", task, repeat, forks)
+            figures["ratio"] = ratio(figures[CHECK_TASK]["total_ms"], figures[RAW_TASK]["total_ms"])
+            cpu.append(figures)
     finally:
         lab.stop()
     return {"runs": ratios, "phases_ms_forks_1": phase_table, "cpu_per_task": cpu}
@@ -291,15 +314,19 @@ def _print(document: dict[str, Any]) -> None:
             f"whole task over all hosts: raw {run['raw_span_per_server_s'] * 1000:.0f} ms, "
             f"check {run['check_span_per_server_s'] * 1000:.0f} ms per server, ratio {figure(run['span_ratio'], '.2f')}"
         )
-    cpu = (ratio or {}).get("cpu_per_task")
-    if cpu:
+        if DICT_TASK in run:
+            other = run[DICT_TASK]
+            print(
+                f"  {DICT_TASK}: {other['median_s'] * 1000:.0f} ms (median); median pair ratio "
+                f"{figure(other['median_pair_ratio'], '.2f')}; whole task per server "
+                f"{other['span_per_server_s'] * 1000:.0f} ms, ratio {figure(other['span_ratio'], '.2f')}"
+            )
+    for cpu in (ratio or {}).get("cpu_per_task") or []:
+        kinds = [kind for kind in (RAW_TASK, CHECK_TASK, DICT_TASK) if kind in cpu]
         print(
             f"\nCPU per server-task (forks {cpu['forks']}), controller + lab: "
-            + "; ".join(
-                f"{kind} {cpu[kind]['controller_ms']:.0f} + {cpu[kind]['lab_ms']:.1f} ms"
-                for kind in (RAW_TASK, CHECK_TASK)
-            )
-            + f"; ratio {figure(cpu['ratio'], '.2f')}"
+            + "; ".join(f"{kind} {cpu[kind]['controller_ms']:.0f} + {cpu[kind]['lab_ms']:.1f} ms" for kind in kinds)
+            + f"; check / raw {figure(cpu['ratio'], '.2f')}"
         )
     phase_table = (ratio or {}).get("phases_ms_forks_1")
     if phase_table:
@@ -323,6 +350,9 @@ def main(argv: list[str] | None = None) -> int:
         help="comma-separated ansible forks, one ratio run each (default 2,20: the cores, and ten workers per core)",
     )
     parser.add_argument("--phases", action="store_true", help="one more run (forks 1) timing each phase of a task")
+    parser.add_argument(
+        "--interfaces", action="store_true", help="also the check with its arguments in one dictionary variable"
+    )
     parser.add_argument("--skip-counts", action="store_true", help="only the ratio")
     parser.add_argument("--skip-ratio", action="store_true", help="only the command counts")
     parser.add_argument("--json", type=Path, default=RESULTS / "winrm.json")
@@ -334,7 +364,9 @@ def main(argv: list[str] | None = None) -> int:
             document["commands"] = count_commands(workdir)
         if not args.skip_ratio:
             forks = [int(value) for value in str(args.forks).split(",") if value.strip()]
-            document["ratio"] = measure_ratio(workdir, args.hosts, args.repeat, forks, args.phases)
+            document["ratio"] = measure_ratio(
+                workdir, args.hosts, args.repeat, forks, args.phases, interfaces=args.interfaces
+            )
     _print(document)
     print(f"\nwritten: {write_result('winrm', document, args.json)}")
     return 0

@@ -176,7 +176,7 @@ class AnsibleRun:
 
 
 def run_ansible(
-    plays: list[dict[str, Any]],
+    plays: list[dict[str, Any]] | Path,
     inventory: Path,
     workdir: Path,
     *,
@@ -186,10 +186,16 @@ def run_ansible(
     env: dict[str, str] | None = None,
     timeout: float = 3600,
 ) -> AnsibleRun:
-    """Run ``plays`` with ansible-playbook in its own process tree and measure it from outside."""
+    """Run ``plays`` (plays as data, or a playbook file) with ansible-playbook in its own process tree.
+
+    Measured from outside: wall time, the CPU of the whole tree (``wait4``), peak RSS and PSS.
+    """
     workdir.mkdir(parents=True, exist_ok=True)
-    playbook = workdir / "playbook.yml"
-    playbook.write_text(yaml.safe_dump(plays, sort_keys=False), encoding="utf-8")
+    if isinstance(plays, Path):
+        playbook = plays
+    else:
+        playbook = workdir / "playbook.yml"
+        playbook.write_text(yaml.safe_dump(plays, sort_keys=False), encoding="utf-8")
     timing = workdir / "timing.jsonl"
     timing.unlink(missing_ok=True)
     output = workdir / "ansible.out"
