@@ -159,9 +159,10 @@ class CertwardenAction(ActionBase, metaclass=_WarmsOnceQueued):
         return argument_spec_from_doc(cls.DOCUMENTATION)
 
     def _validated_params(self) -> tuple[dict[str, Any], set[str]]:
-        validator = ArgumentSpecValidator(self.argument_spec(), mutually_exclusive=self.MUTUALLY_EXCLUSIVE or None)
+        spec = self.argument_spec()  # a fresh copy, which the validator may keep
+        validator = ArgumentSpecValidator(spec, mutually_exclusive=self.MUTUALLY_EXCLUSIVE or None)
         args = plain_values(self._task.args)
-        structured = text_options_given_structures(self.argument_spec(), args)
+        structured = text_options_given_structures(spec, args)
         if structured:
             raise ModuleFailure(f"{self.MODULE}: " + "; ".join(structured))
         validation = validator.validate(args)

@@ -23,6 +23,8 @@ import datetime as dt
 from functools import cache
 from typing import Any
 
+from ansible.parsing.dataloader import DataLoader
+from ansible.template import Templar
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -36,6 +38,7 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.
     format_windows_dn,
 )
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.snapshot import Snapshot
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.action_base import plain_values
 
 _SERVER = "WARMUP"
 _FQDN = "mail.warm-up.invalid"
@@ -151,6 +154,26 @@ def sample_desired_state(thumbprint: str) -> DesiredState:
     )
 
 
+def warm_templating() -> None:
+    """Template and un-tag arguments shaped like a task's once here, as every worker does first thing.
+
+    A worker templates the task's arguments before the action runs. The first template in a
+    process builds Jinja's lexer (a dozen regular expressions; ansible-core keeps it in a class-level
+    cache, which a fork inherits) and sets up the compiler; ``plain_values`` then meets ansible-core's
+    tagged types for the first time, and each first ``isinstance`` check of a new type against an
+    abstract base class walks its class tree. Paid here once, none of it is paid per task.
+    """
+    try:
+        from ansible.template import trust_as_template  # noqa: PLC0415 - ansible-core 2.19+ only
+    except ImportError:  # before data tagging, no tagged types and a different template engine: nothing to warm
+        return
+    variables = {"warm_up": {"text": _SERVER, "names": [_CONNECTOR], "flag": True, "number": 1}}
+    templates = {"text": "{{ warm_up.text }}", "names": "{{ warm_up.names }}", "whole": "{{ warm_up }}"}
+    arguments = {name: trust_as_template(template) for name, template in templates.items()}  # as a playbook's
+    plain_values(arguments)
+    plain_values(Templar(loader=DataLoader(), variables=variables).template(arguments))
+
+
 @cache
 def warm_up() -> bool:
     """Analyse a made-up server once per process; True when that worked (it is only ever an optimisation)."""
@@ -158,6 +181,7 @@ def warm_up() -> bool:
         now = dt.datetime.now(dt.UTC)
         snapshot = Snapshot.from_read_result(sample_read_result(now))
         analyse(snapshot, sample_desired_state(snapshot.store("My")[0].thumbprint), now).to_dict()
+        warm_templating()
     except Exception:  # a failed warm-up only means each worker pays the cost itself
         return False
     finally:
