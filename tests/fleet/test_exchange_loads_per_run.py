@@ -1,0 +1,46 @@
+"""The nightly run and the gate cost each server one WinRM command and one Exchange load, from the request log.
+
+On a real server each command starts powershell.exe and each Exchange load opens a remote
+Exchange session (seconds each, docs/lab.md "Server costs"), so these counts are what a run
+costs a server. Counts only, never times.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.fleet.conftest import REPO
+from tests.lab import LabHandle
+from tests.support.playbook import run_playbook
+
+pytestmark = [pytest.mark.lab, pytest.mark.slow]
+
+
+def _marks(lab: LabHandle) -> dict[str, int]:
+    return {host: len(_entries(lab, host)) for host in lab.hosts}
+
+
+def _entries(lab: LabHandle, host: str) -> list[dict]:
+    log = lab.host_dir(host) / "requests.log"
+    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def _cost_since(lab: LabHandle, marks: dict[str, int]) -> dict[str, tuple[list[str], int]]:
+    """Per host: the kinds of the commands run since ``marks``, and how many Exchange loads."""
+    costs = {}
+    for host in lab.hosts:
+        new = _entries(lab, host)[marks[host] :]
+        commands = [e["kind"] for e in new if e["action"] == "command"]
+        costs[host] = (commands, sum(1 for e in new if e["action"] == "exchange_load"))
+    return costs
+
+
+@pytest.mark.parametrize("playbook", ["compliance.yml", "gate.yml"])
+def test_one_command_and_one_exchange_load_per_server(playbook: str, field_lab: LabHandle, tmp_path: Path) -> None:
+    marks = _marks(field_lab)
+    run = run_playbook(REPO / "playbooks" / playbook, field_lab.inventory_path, tmp_path / "run")
+    assert run.rc in (0, 2), run.output[-3000:]  # 2: drift fails the run, which is the point of both
+    assert _cost_since(field_lab, marks) == dict.fromkeys(field_lab.hosts, (["read"], 1))
