@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -44,3 +45,19 @@ def test_one_command_and_one_exchange_load_per_server(playbook: str, field_lab: 
     run = run_playbook(REPO / "playbooks" / playbook, field_lab.inventory_path, tmp_path / "run")
     assert run.rc in (0, 2), run.output[-3000:]  # 2: drift fails the run, which is the point of both
     assert _cost_since(field_lab, marks) == dict.fromkeys(field_lab.hosts, (["read"], 1))
+
+
+def test_remediation_is_two_commands_and_two_loads_then_the_check(fresh_lab: Any, tmp_path: Path) -> None:
+    """remediate.yml: a read, one apply that reads again (on a server with something to do), then the role's check."""
+    lab = fresh_lab("duplicate-no-key")
+    marks = _marks(lab)
+    run = run_playbook(
+        REPO / "playbooks" / "remediate.yml",
+        lab.inventory_path,
+        tmp_path / "run",
+        extra_vars={"certwarden_backup_local_directory": str(tmp_path / "backups")},
+    )
+    assert run.rc == 0, run.output[-3000:]
+    costs = _cost_since(lab, marks)
+    assert costs.pop("EX02") == (["read", "apply", "read"], 3)
+    assert costs == dict.fromkeys(costs, (["read", "read"], 2))
