@@ -83,11 +83,11 @@ def pywinrm_load(lab: Any, concurrency: int) -> dict[str, Any]:
     }
 
 
-def _one_run(lab: Any, workdir: Path, kind: str, forks: int) -> tuple[AnsibleRun, float]:
+def _one_run(lab: Any, workdir: Path, kind: str, forks: int, nightly: Path) -> tuple[AnsibleRun, float]:
     cpu_before = lab_cpu_seconds(lab.process.pid)
     if kind == "nightly":
         run = run_ansible(
-            NIGHTLY,
+            nightly,
             lab.inventory_path,
             workdir,
             forks=forks,
@@ -118,7 +118,9 @@ def _summary(runs: list[tuple[AnsibleRun, float]], servers: int) -> dict[str, An
     }
 
 
-def measure(workdir: Path, servers: int, forks: int, pairs: int, server_costs: bool) -> dict[str, Any]:
+def measure(
+    workdir: Path, servers: int, forks: int, pairs: int, *, server_costs: bool = False, nightly: Path = NIGHTLY
+) -> dict[str, Any]:
     from tests.lab import start_lab
     from tests.lab.costs import ServerCosts
 
@@ -133,7 +135,7 @@ def measure(workdir: Path, servers: int, forks: int, pairs: int, server_costs: b
         for pair in range(pairs):
             for kind in ("raw", "nightly") if pair % 2 == 0 else ("nightly", "raw"):
                 before = _request_counts(lab)
-                runs[kind].append(_one_run(lab, workdir / f"{kind}-{servers}-{pair}", kind, forks))
+                runs[kind].append(_one_run(lab, workdir / f"{kind}-{servers}-{pair}", kind, forks, nightly))
                 if kind == "nightly" and not nightly_counts:
                     after = _request_counts(lab)
                     nightly_counts = {action: (after[action] - before[action]) / servers for action in after}
@@ -148,6 +150,7 @@ def measure(workdir: Path, servers: int, forks: int, pairs: int, server_costs: b
         "forks": forks,
         "pairs": pairs,
         "server_costs": REAL_SERVER_COSTS if server_costs else None,
+        "nightly_playbook": str(nightly),
         "lab_start_seconds": lab_start,
         "raw": _summary(runs["raw"], servers),
         "nightly": _summary(runs["nightly"], servers),
@@ -211,13 +214,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--forks", type=int, default=50)
     parser.add_argument("--pairs", type=int, default=3, help="raw/nightly pairs per size, alternating")
     parser.add_argument("--server-costs", action="store_true", help="give the lab hosts a real server's fixed costs")
+    parser.add_argument(
+        "--playbook", type=Path, default=NIGHTLY, help="the nightly side, run with --check (default: %(default)s)"
+    )
     parser.add_argument("--json", type=Path, default=RESULTS / "fleet.json")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.servers.split(",") if s.strip()]
     document: dict[str, Any] = {"benchmark": "fleet", "machine": machine(), "runs": []}
     with tempfile.TemporaryDirectory(prefix="bench-fleet-") as temp:
         for servers in sizes:
-            document["runs"].append(measure(Path(temp), servers, args.forks, args.pairs, args.server_costs))
+            document["runs"].append(
+                measure(
+                    Path(temp),
+                    servers,
+                    args.forks,
+                    args.pairs,
+                    server_costs=args.server_costs,
+                    nightly=args.playbook.resolve(),
+                )
+            )
             _print(document["runs"][-1:])
     runs = document["runs"]
     if len(runs) > 1:
