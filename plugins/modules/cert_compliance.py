@@ -18,8 +18,9 @@ description:
   - In check mode it stops there and returns the C(plan) it would apply; C(changed) is true exactly when there is
     drift it would fix. One WinRM command per host.
   - Otherwise it applies the whole plan in one WinRM command, in an order where every prefix leaves the server no
-    worse than before (chain, import, services, connectors, backup, removal), then reads the server again to verify.
-    Three WinRM commands per host, whatever the number of steps.
+    worse than before (chain, import, services, connectors, backup, removal), and the same command then reads the
+    server again; that fresh read is what the module verifies. Two WinRM commands per host (one Exchange load each),
+    whatever the number of steps.
   - It never removes the intended certificate, a certificate still bound to a service, connector, IIS binding or
     the internal transport, or any certificate without a backup that the server has read back and verified first.
   - With no O(certificate) at all, only store-wide compliance is enforced (duplicates, expiry, chains of bound
