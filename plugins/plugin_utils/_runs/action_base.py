@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from ansible.errors import AnsibleError
@@ -22,6 +22,7 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.argspec 
     argument_spec_from_doc,
     text_options_given_structures,
 )
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.plain import plain_values
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.warm_up import warm_up
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._wire.agent_calls import StepFailed
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._wire.transport import AgentError
@@ -37,30 +38,6 @@ class ModuleFailure(Exception):
     def __init__(self, message: str, **details: Any) -> None:
         super().__init__(message)
         self.details = details
-
-
-def plain_values(value: Any) -> Any:
-    """``value`` rebuilt from plain dicts, lists, strings and numbers.
-
-    ansible-core 2.19 hands action plugins tagged values (a str subclass that
-    carries where the text came from and whether it may be templated). The
-    validator deep-copies its input, and deep-copying those tags cost more
-    than the validation itself (about 1.5 ms a task; docs/benchmarks.md).
-    Anything else (a vaulted value, say) is passed on as it is.
-    """
-    if isinstance(value, Mapping):
-        return {plain_values(k): plain_values(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain_values(v) for v in value]
-    if isinstance(value, str):
-        return str(value)
-    if isinstance(value, bool):
-        return bool(value)
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return float(value)
-    return value
 
 
 @contextlib.contextmanager

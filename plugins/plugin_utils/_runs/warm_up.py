@@ -38,7 +38,7 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.
     format_windows_dn,
 )
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.snapshot import Snapshot
-from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.action_base import plain_values
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.plain import plain_values
 
 _SERVER = "WARMUP"
 _FQDN = "mail.warm-up.invalid"
