@@ -49,7 +49,6 @@ options:
     default: []
 seealso:
   - module: certwarden.exchange.cert_compliance
-  - role: certwarden.exchange.compliance
 """
 
 EXAMPLES = r"""
