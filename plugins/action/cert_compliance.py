@@ -87,6 +87,7 @@ class ActionModule(CertwardenAction):
             expiry_warning_days=params["expiry_warning_days"],
             backup_directory=backup.get("remote_directory") or DesiredState.backup_directory,
             backup_password=backup.get("password"),
+            backup_certificate_only=bool(backup.get("certificate_only")),
             retire=tuple(normalize_thumbprint(value, "retire") for value in params.get("retire") or ()),
         )
 

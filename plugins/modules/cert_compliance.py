@@ -155,9 +155,16 @@ options:
       password:
         description:
           - Password protecting backups that carry a private key (PFX, AES256-SHA256).
-          - Without it, or where the key is not exportable, only the public certificate (DER) is kept, and the
-            result says so for each backup.
+          - Without it, or where the key is not exportable, only the public certificate (DER) could be kept, so a
+            copy that has a private key is not removed (its key would be lost) unless O(backup.certificate_only)
+            is true; the finding says why it was kept.
         type: str
+      certificate_only:
+        description:
+          - Allow removing a copy that has a private key with a certificate-only (DER) backup, when there is no
+            O(backup.password) or the key is not exportable. The private key is then destroyed.
+        type: bool
+        default: false
 notes:
   - Exchange names a send connector's certificate only by issuer and subject, so two certificates with the same
     issuer and subject let Exchange present either (C(TLS negotiation failed with error NoCredentials)).

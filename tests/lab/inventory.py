@@ -68,6 +68,9 @@ def _common_vars(lab_dir: Path, scenario: dict[str, Any]) -> dict[str, Any]:
         "certwarden_pfx_password": scenario["pfx_password"],
         "certwarden_chain_bundle": str(lab_dir / "pki" / "chain.pem"),
         "certwarden_backup_directory": "C:\\ProgramData\\certwarden\\backup",
+        # Removing a copy that has a private key needs a PFX backup, so the roles get a backup password
+        # (the same as tests.support.lab_plays.BACKUP_PASSWORD, which the secret scans look for).
+        "certwarden_backup_password": "backup-secret-Rl7",
         "certwarden_probe_server_name": scenario.get("service_fqdn", "mail.contoso.com"),
         "certwarden_probe_ca_bundle": str(lab_dir / "pki" / "probe-trust.pem"),
     }

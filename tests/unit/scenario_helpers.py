@@ -45,6 +45,7 @@ def want(cert: Issued | None = None, **kw: Any) -> DesiredState:
     kw.setdefault("hybrid_configuration", True)
     kw.setdefault("iis_bindings", ("Default Web Site:443",))
     kw.setdefault("server_fqdn_names", ("mail.contoso.com",))
+    kw.setdefault("backup_password", "backup-Secret-1")  # a copy with a key is removed only with a PFX backup
     return DesiredState(thumbprint=cert.thumbprint if cert is not None else None, **kw)
 
 

@@ -41,6 +41,7 @@ class DesiredState:
     expiry_warning_days: int = 30
     backup_directory: str = "C:\\ProgramData\\certwarden\\backup"
     backup_password: str | None = None  # secret
+    backup_certificate_only: bool = False  # a copy with a private key may go with a certificate-only backup
     server_fqdn_names: tuple[str, ...] = ()  # names the intended cert must cover (connector FQDNs are added)
     retire: tuple[str, ...] = ()  # thumbprints that must leave My once nothing binds them (normalised here)
 

@@ -13,6 +13,7 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.checks
     serves_here,
 )
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.checks.selection import group_key
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.desired_state import DesiredState
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.names import (
     names_equal,
     parse_tls_certificate_name,
@@ -159,6 +160,27 @@ def _take_over(ctx: Context, out: Remediation) -> tuple[set[str], bool]:
     return services, move_internal
 
 
+def key_loss_reasons(item: StoredCertificate, desired: DesiredState) -> list[str]:
+    """Why removing ``item`` would destroy its private key for good (empty: the backup keeps it, or no key).
+
+    The backup step writes a PFX only with backup.password and an exportable key; otherwise it keeps
+    the certificate alone. Removing a copy with a key then needs backup.certificate_only: true.
+    """
+    if not item.has_private_key or desired.backup_certificate_only:
+        return []
+    if item.private_key_exportable is False:
+        return [
+            "its private key is not exportable, so no backup can keep it (set backup.certificate_only: true to "
+            "remove it with a certificate-only backup)"
+        ]
+    if not desired.backup_password:
+        return [
+            "it has a private key and backup.password is not set, so the backup would keep the certificate only "
+            "(set backup.password for a PFX backup, or backup.certificate_only: true)"
+        ]
+    return []
+
+
 def _plan_removals(ctx: Context, out: Remediation) -> None:
     desired = ctx.desired
     if desired is None:  # narrowing for type checkers; callers guarantee it
@@ -181,6 +203,7 @@ def _plan_removals(ctx: Context, out: Remediation) -> None:
             if item.thumbprint in (keeper.thumbprint, ctx.intended_thumbprint):
                 continue
             reasons = binding_reasons(after, item.thumbprint, covered_services=covered)
+            reasons += key_loss_reasons(item, desired)
             if reasons:
                 out.kept_bound[item.thumbprint] = reasons
             else:
@@ -211,6 +234,8 @@ def _plan_retirements(ctx: Context, out: Remediation) -> None:
             continue
         covered = _services_staying(after.exchange, None, intended)
         reasons = binding_reasons(after, thumbprint, covered_services=covered)
+        stored = ctx.snapshot.find(thumbprint)
+        reasons += key_loss_reasons(stored, desired) if stored is not None else []
         if reasons:
             out.retired_bound[thumbprint] = reasons
             continue
