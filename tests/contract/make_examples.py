@@ -21,6 +21,20 @@ EXAMPLES = Path(__file__).with_name("examples")
 NOW = dt.datetime(2026, 11, 28, 8, 0, 0, tzinfo=dt.UTC)
 SERVER = "EX01"
 PFX_PASSWORD = "Backup-Passw0rd!"
+# agent.ps1's $ExchangeCmdlets: every Exchange cmdlet it calls, as the read reports their presence.
+EXCHANGE_CMDLETS = (
+    "Get-ExchangeServer",
+    "Get-ExchangeCertificate",
+    "Enable-ExchangeCertificate",
+    "Get-SendConnector",
+    "Set-SendConnector",
+    "Get-ReceiveConnector",
+    "Set-ReceiveConnector",
+    "Get-TransportService",
+    "Get-FrontendTransportService",
+    "Get-HybridConfiguration",
+    "Set-HybridConfiguration",
+)
 
 
 def b64(data: bytes) -> str:
@@ -91,6 +105,16 @@ def build(pki: TestPki) -> dict[str, dict]:
         "fqdn": "ex01.contoso.com",
         "time_utc": "2026-11-28T08:00:00Z",
         "os": "Windows Server 2019 Standard",
+        "os_build": 17763,
+        "powershell_version": "5.1.17763.1",
+        "dotnet_release": 528049,
+        "fips_policy": False,
+        "logon": {
+            "user": "CONTOSO\\svc-certwarden",
+            "authentication_type": "NTLM",
+            "impersonation_level": "Impersonation",
+        },
+        "winrm": {"max_memory_per_shell_mb": 2048, "max_envelope_size_kb": 500},
     }
     iis = [
         {
@@ -112,6 +136,7 @@ def build(pki: TestPki) -> dict[str, dict]:
     ]
     exchange = {
         "server": SERVER,
+        "role": "Mailbox",
         "version": "Version 15.2 (Build 1544.4)",
         "certificates": [
             {
@@ -168,10 +193,29 @@ def build(pki: TestPki) -> dict[str, dict]:
             "send_protocol_log_path": "C:\\Program Files\\Microsoft\\Exchange Server\\V15\\TransportRoles\\Logs"
             "\\Hub\\ProtocolLog\\SmtpSend",
             "receive_protocol_log_path": "C:\\Program Files\\Microsoft\\Exchange Server\\V15\\TransportRoles"
-            "\\Logs\\FrontEnd\\ProtocolLog\\SmtpReceive",
+            "\\Logs\\Hub\\ProtocolLog\\SmtpReceive",
+            "frontend_send_protocol_log_path": "C:\\Program Files\\Microsoft\\Exchange Server\\V15"
+            "\\TransportRoles\\Logs\\FrontEnd\\ProtocolLog\\SmtpSend",
+            "frontend_receive_protocol_log_path": "C:\\Program Files\\Microsoft\\Exchange Server\\V15"
+            "\\TransportRoles\\Logs\\FrontEnd\\ProtocolLog\\SmtpReceive",
         },
     }
-    read_result = {"host": host, "stores": stores, "exchange": exchange, "iis_bindings": iis}
+    exchange_load = {
+        "installed": True,
+        "role": "Mailbox",
+        "method": "remote_credential",
+        "milliseconds": 2500,
+        "cause": None,
+        "message": None,
+        "cmdlets": dict.fromkeys(EXCHANGE_CMDLETS, True),
+    }
+    read_result = {
+        "host": host,
+        "stores": stores,
+        "exchange": exchange,
+        "exchange_load": exchange_load,
+        "iis_bindings": iis,
+    }
     examples: dict[str, dict] = {
         "read_ok": {
             "description": "read on an Exchange server: a renewed copy without its key in My, a "
@@ -188,7 +232,22 @@ def build(pki: TestPki) -> dict[str, dict]:
         "read_without_exchange": {
             "description": "read on a server without the Exchange management tools: exchange is null, not a failure",
             "request": request("read", {}),
-            "response": response("read", {**read_result, "exchange": None, "iis_bindings": []}),
+            "response": response(
+                "read",
+                {
+                    **read_result,
+                    "exchange": None,
+                    "iis_bindings": [],
+                    "exchange_load": {
+                        **exchange_load,
+                        "installed": False,
+                        "role": None,
+                        "method": None,
+                        "milliseconds": 0,
+                        "cmdlets": None,
+                    },
+                },
+            ),
         },
         "read_version_mismatch": {
             "description": "a request for another agent version",

@@ -18,7 +18,7 @@ import requests
 from ansible.errors import AnsibleConnectionFailure, AnsibleError
 from ansible.plugins.shell.powershell import ShellModule
 
-from ansible_collections.certwarden.exchange.plugins.plugin_utils._wire import transport
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._wire import exchange_credential, transport
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._wire.clixml import decode_clixml_errors
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._wire.transport import (
     BOOTSTRAP,
@@ -120,18 +120,76 @@ def test_the_command_is_the_bootstrap_and_the_agent_and_request_travel_on_stdin(
     agent, separator, request_json = stdin.decode("ascii").partition("\0\0\0\0")
     assert separator
     assert agent == load_agent_script()
-    assert json.loads(request_json) == {"agent_version": "1", "operation": "apply", "options": options}
+    sent = {"exchange_credential": None, **options}  # the fake connection has no user or password
+    assert json.loads(request_json) == {"agent_version": "1", "operation": "apply", "options": sent}
 
 
-def test_stdin_splits_the_same_way_when_read_line_by_line() -> None:
-    """psrp feeds in_data as lines and winrm's $input yields lines: the bootstrap's split must hold for both."""
+class ConnectionWithAccount(FakeConnection):
+    """A winrm/psrp connection as the plugins name their account options."""
+
+    def get_option(self, name: str) -> str:
+        return {"remote_user": "CONTOSO\\svc-certwarden", "remote_password": SECRET}[name]
+
+
+def test_the_connections_account_loads_exchange_and_travels_only_on_stdin() -> None:
+    connection = ConnectionWithAccount(ok({}, "read"))
+    run(connection, "read")
+    (call,) = connection.calls
+    assert SECRET not in call["cmd"]
+    request = json.loads(call["in_data"].decode("ascii").partition("\0\0\0\0")[2])
+    assert request["options"]["exchange_credential"] == {"user": "CONTOSO\\svc-certwarden", "password": SECRET}
+
+
+def test_an_explicit_exchange_credential_wins_over_the_connections_account() -> None:
+    connection = ConnectionWithAccount(ok({}, "read"))
+    exchange_credential.remember(connection, exchange_credential.parse_variable({"user": "admin", "password": "pw"}))
+    run(connection, "read")
+    request = json.loads(connection.calls[0]["in_data"].decode("ascii").partition("\0\0\0\0")[2])
+    assert request["options"]["exchange_credential"] == {"user": "admin", "password": "pw"}
+
+
+@pytest.mark.parametrize("value", [{"user": "admin"}, "admin:pw", {"user": "", "password": "pw"}])
+def test_a_malformed_exchange_credential_is_refused_naming_the_variable(value: object) -> None:
+    with pytest.raises(AnsibleError, match="certwarden_exchange_credential"):
+        exchange_credential.parse_variable(value)
+
+
+def bootstrap_join(items: list[str | bytes]) -> str:
+    """What BOOTSTRAP does with ``$input``: each item (a string, or a byte[] decoded as ASCII) ends a line."""
+    return "".join((item.decode("ascii") if isinstance(item, bytes) else item) + "\n" for item in items)
+
+
+def test_the_bootstrap_handles_each_input_item_type_it_is_modelled_on() -> None:
+    """The model above is the bootstrap's text: strings and byte[] items, joined, split at an ordinal IndexOf."""
+    assert "foreach ($item in $input) {" in BOOTSTRAP
+    assert "elseif ($item -is [byte[]]) { $null = $stdin.Append([Text.Encoding]::ASCII.GetString($item))" in BOOTSTRAP
+    assert '$at = $text.IndexOf("`0`0`0`0", [StringComparison]::Ordinal)' in BOOTSTRAP
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        "winrm: powershell.exe yields stdin as one string per line",
+        "psrp (ansible-core 2.19): in_data.splitlines(), one byte[] per line",
+        "pypsrp given the unsplit bytes: one byte[] holding all of stdin",
+    ],
+)
+def test_stdin_splits_into_agent_and_request_for_every_input_shape(shape: str) -> None:
     connection = FakeConnection(ok({}, "read_logs"))
     run(connection, "read_logs", {"paths": ["C:\\Logs"], "since": None, "max_bytes": 10})
-    lines = connection.calls[0]["in_data"].decode("ascii").splitlines()
-    (marker_index,) = [i for i, line in enumerate(lines) if line.startswith("\0\0\0\0")]
-    assert "\n".join(lines[:marker_index]) + "\n" == load_agent_script().replace("\r\n", "\n")
-    assert json.loads("\n".join([lines[marker_index][4:], *lines[marker_index + 1 :]]))["operation"] == "read_logs"
-    assert not any("\0" in line for line in lines[:marker_index])
+    stdin: bytes = connection.calls[0]["in_data"]
+    items: list[str | bytes]
+    if shape.startswith("winrm"):
+        items = list(stdin.decode("ascii").splitlines())
+    elif "splitlines" in shape:
+        items = list(stdin.splitlines())
+    else:
+        items = [stdin]
+    text = bootstrap_join(items)
+    at = text.index("\0\0\0\0")
+    assert text[:at].rstrip("\n") == load_agent_script().replace("\r\n", "\n").rstrip("\n")
+    assert "\0" not in text[:at]
+    assert json.loads(text[at + 4 :])["operation"] == "read_logs"
 
 
 def test_the_bootstrap_survives_ansibles_line_stripping_and_fits_a_command_line() -> None:

@@ -75,7 +75,13 @@ def write_state(host_dir: Path, *, exchange: bool, org: str, port: int, auth: di
     state.write_org("send_connectors.json", ex["send_connectors"])
     state.write_org("receive_connectors.json", ex["receive_connectors"])
     state.write_org("hybrid.json", ex["hybrid_configuration"])
-    for folder in ("logs/SmtpSend", "logs/SmtpReceive", "filesystem/C"):
+    for folder in (
+        "logs/SmtpSend",
+        "logs/SmtpReceive",
+        "logs/FrontEnd/SmtpSend",
+        "logs/FrontEnd/SmtpReceive",
+        "filesystem/C",
+    ):
         (host_dir / folder).mkdir(parents=True, exist_ok=True)
     write_logs(host_dir)
 

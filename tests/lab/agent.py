@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tests.lab.exchange_oracle import root_ca_type, status_of, trust_pool
+from tests.lab.exchange_shell import ExchangeLoad, load_exchange
 from tests.lab.observer import observe
 from tests.lab.smtp_log import log_outbound_sessions
 from tests.lab.state import STORES, HostState, StoredCert
@@ -61,9 +62,35 @@ def _cert_entry(cert: StoredCert) -> dict[str, Any]:
     }
 
 
-def _exchange(host: HostState, now: dt.datetime) -> dict[str, Any] | None:
-    if not host.has_exchange:
+# The cmdlets a read calls; on Edge the hybrid and Front End ones do not exist and are not called.
+READ_CMDLETS = (
+    "Get-ExchangeServer",
+    "Get-ExchangeCertificate",
+    "Get-SendConnector",
+    "Get-ReceiveConnector",
+    "Get-TransportService",
+    "Get-FrontendTransportService",
+    "Get-HybridConfiguration",
+)
+EDGE_SKIPPED = frozenset({"Get-FrontendTransportService", "Get-HybridConfiguration"})
+
+
+def require_cmdlets(host: HostState, load: ExchangeLoad, names: tuple[str, ...]) -> None:
+    """The account's RBAC roles must expose every cmdlet the operation calls (agent.ps1 checks the same)."""
+    missing = [name for name in names if not load.cmdlets.get(name, False)]
+    if missing:
+        raise RequestError(
+            "exchange_unavailable",
+            f"Exchange on {host.computer_name} does not expose {', '.join(missing)} to this account "
+            "(rbac): its management roles do not include them",
+        )
+
+
+def _exchange(host: HostState, now: dt.datetime, load: ExchangeLoad) -> dict[str, Any] | None:
+    if not load.ok:
         return None
+    edge = load.role == "Edge"
+    require_cmdlets(host, load, tuple(n for n in READ_CMDLETS if not (edge and n in EDGE_SKIPPED)))
     pool = trust_pool(host)
     table = host.exchange_certificates()
     certificates = []
@@ -81,23 +108,45 @@ def _exchange(host: HostState, now: dt.datetime) -> dict[str, Any] | None:
     transport = host.transport()
     return {
         "server": server,
+        "role": load.role,
         "version": str(host.info.get("exchange_version", "15.2.1544.4")),
         "certificates": certificates,
         "send_connectors": host.send_connectors(shared=True),
         "receive_connectors": [
             c for c in host.receive_connectors(shared=True) if str(c.get("server", "")).lower() == server.lower()
         ],
-        "hybrid_configuration": host.hybrid(shared=True),
+        "hybrid_configuration": None if edge else host.hybrid(shared=True),
         "transport_service": {
             "internal_transport_certificate_thumbprint": transport.get("internal_transport_certificate_thumbprint"),
             "send_protocol_log_path": transport.get("send_protocol_log_path"),
             "receive_protocol_log_path": transport.get("receive_protocol_log_path"),
+            # The Front End Transport service does not exist on Edge Transport.
+            "frontend_send_protocol_log_path": None if edge else transport.get("frontend_send_protocol_log_path"),
+            "frontend_receive_protocol_log_path": None if edge else transport.get("frontend_receive_protocol_log_path"),
         },
     }
 
 
+# What a default Windows Server 2019 with Windows PowerShell 5.1 and .NET 4.8 reports; host.json may override.
+HOST_FACT_DEFAULTS: dict[str, Any] = {
+    "os_build": 17763,
+    "powershell_version": "5.1.17763.1",
+    "dotnet_release": 528049,
+    "fips_policy": False,
+    "winrm": {"max_memory_per_shell_mb": 2048, "max_envelope_size_kb": 500},
+}
+
+
+def host_facts(host: HostState) -> dict[str, Any]:
+    """The read's host facts beyond the name: OS build, PowerShell, .NET, FIPS policy, the logon, WinRM quotas."""
+    facts = {name: host.info.get(name, default) for name, default in HOST_FACT_DEFAULTS.items()}
+    user = str((host.info.get("auth") or {}).get("user", ""))
+    facts["logon"] = {"user": user, "authentication_type": "NTLM", "impersonation_level": "Impersonation"}
+    return facts
+
+
 def op_read(host: HostState, options: dict[str, Any], hooks: StepHooks) -> dict[str, Any]:
-    hooks.load_exchange(host)
+    load = hooks.load_exchange(host, options)
     now = _now()
     result = {
         "host": {
@@ -105,9 +154,11 @@ def op_read(host: HostState, options: dict[str, Any], hooks: StepHooks) -> dict[
             "fqdn": host.info.get("fqdn"),
             "time_utc": _iso(now),
             "os": host.info.get("os", "Windows Server 2019"),
+            **host_facts(host),
         },
         "stores": {store: [_cert_entry(c) for c in host.certificates(store)] for store in STORES},
-        "exchange": _exchange(host, now),
+        "exchange": _exchange(host, now, load),
+        "exchange_load": load.record(),
         "iis_bindings": host.iis_bindings(),
     }
     log_outbound_sessions(host)
@@ -127,19 +178,31 @@ class StepHooks:
         self,
         drop_before_step: int | None = None,
         drop_after_step: int | None = None,
-        on_exchange_load: Callable[[], None] | None = None,
+        on_exchange_load: Callable[[ExchangeLoad], None] | None = None,
+        logon_can_delegate: bool = False,
     ) -> None:
         self.drop_before_step = drop_before_step
         self.drop_after_step = drop_after_step
         self.on_exchange_load = on_exchange_load
-        self._exchange_loaded = False
+        # Whether the WinRM logon can reach Active Directory from the server (tests/lab/exchange_shell.py);
+        # the endpoint sets it from the logon's authentication.
+        self.logon_can_delegate = logon_can_delegate
+        self.exchange: ExchangeLoad | None = None
 
-    def load_exchange(self, host: HostState) -> None:
-        if self._exchange_loaded or not host.has_exchange:
-            return
-        self._exchange_loaded = True
-        if self.on_exchange_load is not None:
-            self.on_exchange_load()
+    def load_exchange(self, host: HostState, options: dict[str, Any]) -> ExchangeLoad:
+        """Load Exchange once per invocation, as the agent does; a failed load of an installed one names its cause."""
+        if self.exchange is None:
+            self.exchange = load_exchange(host.info, options.get("exchange_credential"), self.logon_can_delegate)
+            if self.exchange.installed and self.on_exchange_load is not None:
+                self.on_exchange_load(self.exchange)
+        load = self.exchange
+        if load.installed and not load.ok:
+            raise RequestError(
+                "exchange_unavailable",
+                f"Exchange is installed on {host.computer_name} but its cmdlets could not be loaded "
+                f"({load.cause}): {load.message}",
+            )
+        return load
 
 
 EXCHANGE_ACTIONS = frozenset({"enable_services", "set_connector", "set_hybrid", "set_protocol_logging"})
@@ -156,7 +219,7 @@ def op_apply(host: HostState, options: dict[str, Any], hooks: StepHooks) -> dict
     if not host.has_exchange and any(step["action"] in EXCHANGE_ACTIONS for step in steps):
         raise RequestError("exchange_unavailable", "The Exchange management tools are not installed.")
     if any(step["action"] in EXCHANGE_ACTIONS for step in steps):
-        hooks.load_exchange(host)
+        hooks.load_exchange(host, options)
     results: list[dict[str, Any]] = []
     failed = False
     completed = 0
@@ -210,9 +273,12 @@ def op_read_logs(host: HostState, options: dict[str, Any], hooks: StepHooks) -> 
     if paths is None:
         if not host.has_exchange:
             raise RequestError("exchange_unavailable", "The Exchange management tools are not installed.")
-        hooks.load_exchange(host)
+        hooks.load_exchange(host, options)
         transport = host.transport()
-        paths = [p for p in (transport.get("send_protocol_log_path"), transport.get("receive_protocol_log_path")) if p]
+        keys = ("send_protocol_log_path", "receive_protocol_log_path")
+        if hooks.exchange is not None and hooks.exchange.role != "Edge":
+            keys += ("frontend_send_protocol_log_path", "frontend_receive_protocol_log_path")
+        paths = [transport[key] for key in keys if transport.get(key)]
     if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
         raise RequestError("bad_request", "options.paths must be a list of strings or null.")
     since = _parse_since(options.get("since"))

@@ -69,6 +69,8 @@ class LabClient:
     ) -> None:
         info = lab.host_info(host)
         scheme = info["scheme"]
+        # What the controller sends by default: the connection's own account loads Exchange (docs/windows.md).
+        self.exchange_credential = {"user": info["auth"]["user"], "password": info["auth"]["password"]}
         self.protocol = winrm.Protocol(
             f"{scheme}://127.0.0.1:{info['port']}/wsman",
             transport=transport,  # type: ignore[arg-type]
@@ -103,7 +105,9 @@ class LabClient:
     def agent(
         self, operation: str, options: dict[str, Any] | None = None, *, version: str = "1", agent_text: str = TEST_AGENT
     ) -> Output:
-        request = {"agent_version": version, "operation": operation, "options": options or {}}
+        sent = dict(options or {})
+        sent.setdefault("exchange_credential", self.exchange_credential)
+        request = {"agent_version": version, "operation": operation, "options": sent}
         return self.powershell(TEST_BOOTSTRAP, agent_stdin(request, agent_text))
 
     def call(self, operation: str, options: dict[str, Any] | None = None) -> dict[str, Any]:

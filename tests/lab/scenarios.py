@@ -23,7 +23,10 @@ USER = "certwarden"
 LAB_PASSWORD = "Lab-Passw0rd!"
 EXCHANGE_ROOT = "C:\\Program Files\\Microsoft\\Exchange Server\\V15"
 SEND_LOG = EXCHANGE_ROOT + "\\TransportRoles\\Logs\\Hub\\ProtocolLog\\SmtpSend"
-RECEIVE_LOG = EXCHANGE_ROOT + "\\TransportRoles\\Logs\\FrontEnd\\ProtocolLog\\SmtpReceive"
+RECEIVE_LOG = EXCHANGE_ROOT + "\\TransportRoles\\Logs\\Hub\\ProtocolLog\\SmtpReceive"
+# The Front End Transport service's own logs (Get-FrontendTransportService): hybrid inbound mail and proxied sends.
+FRONTEND_SEND_LOG = EXCHANGE_ROOT + "\\TransportRoles\\Logs\\FrontEnd\\ProtocolLog\\SmtpSend"
+FRONTEND_RECEIVE_LOG = EXCHANGE_ROOT + "\\TransportRoles\\Logs\\FrontEnd\\ProtocolLog\\SmtpReceive"
 SEND_CONNECTOR = "Outbound to Office 365"
 
 SCENARIO_DOCS = {
@@ -285,6 +288,8 @@ def _write_host(
             "internal_transport_certificate_thumbprint": spec.self_signed.thumbprint if spec.self_signed else None,
             "send_protocol_log_path": SEND_LOG,
             "receive_protocol_log_path": RECEIVE_LOG,
+            "frontend_send_protocol_log_path": FRONTEND_SEND_LOG,
+            "frontend_receive_protocol_log_path": FRONTEND_RECEIVE_LOG,
         },
     )
     write_json(

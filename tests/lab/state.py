@@ -255,6 +255,10 @@ class HostState:
             mounts[transport["send_protocol_log_path"]] = self.dir / "logs" / "SmtpSend"
         if transport.get("receive_protocol_log_path"):
             mounts[transport["receive_protocol_log_path"]] = self.dir / "logs" / "SmtpReceive"
+        for kind in ("send", "receive"):
+            frontend = transport.get(f"frontend_{kind}_protocol_log_path")
+            if frontend and frontend not in mounts:
+                mounts[frontend] = self.dir / "logs" / "FrontEnd" / f"Smtp{kind.capitalize()}"
         return mounts
 
     def local_path(self, windows_path: str) -> Path:

@@ -35,6 +35,7 @@ from tests.lab.agent import (
     run_request,
 )
 from tests.lab.costs import ServerCosts
+from tests.lab.exchange_shell import ExchangeLoad
 from tests.lab.faults import Faults, bind_before_apply
 from tests.lab.powershell import Script, parse_command, run_cmd, run_powershell
 from tests.lab.psrp_host import PsrpShell
@@ -424,9 +425,11 @@ class WsmanHandler(AuthGate, PsrpActions, BaseHTTPRequestHandler):
             out, err, code = run_powershell(text, name)
         command.stdout, command.stderr, command.exit_code = out.encode(), err.encode(), code
 
-    def _load_exchange(self, command: Command) -> None:
-        """The agent loads the Exchange cmdlets: logged, and paid for when the host has that cost."""
-        self.server.log_request_event("exchange_load", command.shell_id, command, 0)
+    def _load_exchange(self, command: Command, load: ExchangeLoad) -> None:
+        """The agent loads the Exchange cmdlets: logged (how, and whether it worked), and paid for when configured."""
+        self.server.log_request_event(
+            "exchange_load", command.shell_id, command, 0, method=load.method, ok=load.ok, cause=load.cause
+        )
         if self.server.costs.exchange_load_seconds:
             time.sleep(self.server.costs.exchange_load_seconds)
 
@@ -445,7 +448,13 @@ class WsmanHandler(AuthGate, PsrpActions, BaseHTTPRequestHandler):
         drops = (None, None)
         if operation == "apply":
             drops = (faults.get("drop_before_step", operation), faults.get("drop_after_step", operation))
-        hooks = StepHooks(*drops, on_exchange_load=lambda: self._load_exchange(command))
+        with self.server.lock:
+            shell = self.server.shells.get(command.shell_id)
+        hooks = StepHooks(
+            *drops,
+            on_exchange_load=lambda load: self._load_exchange(command, load),
+            logon_can_delegate=bool(shell and shell.logon_can_delegate),
+        )
         host = HostState(self.server.host_dir)
         if faults.get("bind_before_apply", operation) and operation == "apply":
             bind_before_apply(host, faults.get("bind_before_apply", operation))

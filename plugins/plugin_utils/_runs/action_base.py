@@ -25,6 +25,7 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.argspec 
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.plain import plain_values
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.warm_up import warm_up
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._wire.agent_calls import StepFailed
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._wire import exchange_credential
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._wire.transport import AgentError
 
 
@@ -101,6 +102,12 @@ class CertwardenAction(ActionBase, metaclass=_WarmsOnceQueued):
         try:
             with cycle_collection_paused():
                 params, no_log_values = self._validated_params()
+                credential = exchange_credential.parse_variable(
+                    self._templar.template((task_vars or {}).get(exchange_credential.VARIABLE))
+                )
+                if credential is not None:
+                    no_log_values.add(credential["password"])
+                exchange_credential.remember(self._connection, credential)
                 result.update(self.execute(params, task_vars or {}))
         except (ModuleFailure, StepFailed) as failure:
             result.update(failure.details)

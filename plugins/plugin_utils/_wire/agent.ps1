@@ -21,6 +21,11 @@
 #   and, in PowerShell 7 only, turns ISO dates into DateTime: both handled.
 # * String.StartsWith/IndexOf are culture-aware in .NET Framework: ordinal
 #   comparison is used where it matters.
+# * Commands imported from a remote session (implicit remoting) read the
+#   global $ErrorActionPreference, not this script's: every Exchange and IIS
+#   cmdlet gets -ErrorAction Stop explicitly.
+# * .NET errors from method calls arrive wrapped in MethodInvocationException:
+#   the inner exception gives the category and the message.
 param([string]$RequestJson)
 
 $ErrorActionPreference = 'Stop'
@@ -29,6 +34,17 @@ $AgentVersion = '1'
 $Invariant = [System.Globalization.CultureInfo]::InvariantCulture
 $TimeFormat = "yyyy-MM-dd'T'HH:mm:ss'Z'"
 $ExchangeActions = @('enable_services', 'set_connector', 'set_hybrid', 'set_protocol_logging')
+$ExchangeSetupKey = 'HKLM:\SOFTWARE\Microsoft\ExchangeServer\v15\Setup'
+$ExchangeEdgeKey = 'HKLM:\SOFTWARE\Microsoft\ExchangeServer\v15\EdgeTransportRole'
+# Every Exchange cmdlet this script calls (a remote session imports only these).
+$ExchangeCmdlets = @('Get-ExchangeServer', 'Get-ExchangeCertificate', 'Enable-ExchangeCertificate',
+    'Get-SendConnector', 'Set-SendConnector', 'Get-ReceiveConnector', 'Set-ReceiveConnector',
+    'Get-TransportService', 'Get-FrontendTransportService', 'Get-HybridConfiguration', 'Set-HybridConfiguration')
+$ExchangeReadCmdlets = @('Get-ExchangeServer', 'Get-ExchangeCertificate', 'Get-SendConnector',
+    'Get-ReceiveConnector', 'Get-TransportService')
+# Per run, read by the functions below through PowerShell's dynamic scoping
+# (never $script: or $global:, which psrp's reused runspace would keep).
+$AgentState = @{ credential = $null; load = $null }
 $StepActions = @('install_intermediate', 'install_root', 'import_certificate', 'import_pfx', 'enable_services',
     'set_connector', 'set_hybrid', 'set_iis_binding', 'set_protocol_logging', 'backup', 'remove', 'restart_service')
 try { Remove-TypeData -TypeName System.Array -ErrorAction Stop } catch { }
@@ -39,7 +55,15 @@ function New-AgentError([string]$Category, [string]$Message) {
     return $exception
 }
 
+function Get-InnerException([System.Exception]$Exception) {
+    while ($Exception -is [System.Management.Automation.MethodInvocationException] -and $null -ne $Exception.InnerException) {
+        $Exception = $Exception.InnerException
+    }
+    return $Exception
+}
+
 function Get-ErrorCategory([System.Exception]$Exception) {
+    $Exception = Get-InnerException $Exception
     if ($Exception.Data.Contains('certwarden_category')) { return $Exception.Data['certwarden_category'] }
     if ($Exception -is [System.UnauthorizedAccessException]) { return 'access_denied' }
     if ($Exception.HResult -eq -2147024891) { return 'access_denied' }  # 0x80070005 E_ACCESSDENIED
@@ -131,30 +155,99 @@ function Read-Store([string]$Name) {
 
 # ---------------------------------------------------------------- Exchange
 
-function Test-Exchange {
-    return [bool](Get-Command -Name Get-ExchangeCertificate -ErrorAction SilentlyContinue)
+function New-ExchangeCredential($Value) {
+    if ($null -eq $Value -or -not $Value.user) { return $null }
+    $secure = ConvertTo-SecureString -String ([string]$Value.password) -AsPlainText -Force
+    return New-Object System.Management.Automation.PSCredential -ArgumentList ([string]$Value.user), $secure
 }
 
-# The local snap-in first (no remoting, live objects); else the Exchange
-# Management Shell's own script, which opens a session to the local server.
+# A pattern that matches exactly one name: Import-PSSession fails on a listed
+# name the account's RBAC roles do not expose, never on a wildcard that matches nothing.
+function Get-ExactPattern([string]$Name) {
+    return $Name.Substring(0, $Name.Length - 1) + '[' + $Name.Substring($Name.Length - 1) + ']'
+}
+
+function Get-CmdletPresence {
+    $presence = [ordered]@{}
+    foreach ($name in $ExchangeCmdlets) { $presence[$name] = [bool](Get-Command -Name $name -ErrorAction SilentlyContinue) }
+    return $presence
+}
+
+# The local server's own remote PowerShell endpoint (Kerberos); an explicit
+# credential reaches Active Directory where the WinRM logon cannot delegate.
+function Import-ExchangeSession {
+    $session = @{ ConfigurationName = 'Microsoft.Exchange'; ConnectionUri = 'http://' + (Get-Fqdn) + '/PowerShell/'
+        Authentication = 'Kerberos'; ErrorAction = 'Stop' }
+    if ($null -ne $AgentState.credential) { $session['Credential'] = $AgentState.credential }
+    $remote = New-PSSession @session
+    $AgentState.load.stage = 'import'
+    $names = @(foreach ($name in $ExchangeCmdlets) { Get-ExactPattern $name })
+    $module = Import-PSSession -Session $remote -CommandName $names -DisableNameChecking -AllowClobber -ErrorAction Stop -WarningAction SilentlyContinue
+    $null = Import-Module -ModuleInfo $module -Global -DisableNameChecking -ErrorAction Stop -WarningAction SilentlyContinue
+}
+
+# Once per run: the cmdlets when the session has them; on Edge Transport the
+# snap-in; else a remote session to this server. RemoteExchange.ps1 is not
+# used: it writes a banner and tips to the output and resizes the console.
 function Import-Exchange {
-    if (Test-Exchange) { return }
-    try { Add-PSSnapin -Name Microsoft.Exchange.Management.PowerShell.SnapIn -ErrorAction Stop } catch { }
-    if (Test-Exchange) { return }
-    $installPath = [Environment]::GetEnvironmentVariable('ExchangeInstallPath', 'Machine')
-    if (-not $installPath) { return }
-    $remoteExchange = Join-Path $installPath 'bin\RemoteExchange.ps1'
-    if (-not (Test-Path -LiteralPath $remoteExchange)) { return }
+    if ($null -ne $AgentState.load) { return $AgentState.load }
+    $installed = Test-Path -LiteralPath $ExchangeSetupKey
+    $role = $null
+    if ($installed) { $role = 'Mailbox'; if (Test-Path -LiteralPath $ExchangeEdgeKey) { $role = 'Edge' } }
+    $AgentState.load = [ordered]@{ installed = $installed; role = $role; method = $null; milliseconds = 0
+        stage = 'session'; cause = $null; message = $null; cmdlets = $null }
+    $load = $AgentState.load
+    $clock = [System.Diagnostics.Stopwatch]::StartNew()
     try {
-        . $remoteExchange
-        Connect-ExchangeServer -auto -ClientApplication:ManagementShell | Out-Null
+        if (Get-Command -Name Get-ExchangeCertificate -ErrorAction SilentlyContinue) { $load.method = 'session' }
+        elseif ($role -eq 'Edge') {
+            $load.stage = 'snapin'
+            $null = Add-PSSnapin -Name Microsoft.Exchange.Management.PowerShell.SnapIn -ErrorAction Stop
+            $load.method = 'snapin'
+        }
+        elseif ($installed) {
+            $load.stage = 'connect'
+            $null = Import-ExchangeSession
+            $load.method = 'remote_delegated'
+            if ($null -ne $AgentState.credential) { $load.method = 'remote_credential' }
+        }
     }
-    catch { }
+    catch {
+        $inner = Get-InnerException $_.Exception
+        $load.message = $inner.Message
+        $load.cause = 'shell_load'
+        if ($load.stage -eq 'connect') {
+            $load.cause = 'endpoint_unreachable'
+            if ($inner.Message -match 'Access is denied|0x80070005') {
+                $load.cause = 'access_denied'
+                if ($null -eq $AgentState.credential) { $load.cause = 'double_hop' }
+            }
+        }
+    }
+    $load.milliseconds = [int]$clock.ElapsedMilliseconds
+    $load.Remove('stage')
+    if ($load.method) { $load.cmdlets = Get-CmdletPresence }
+    return $load
+}
+
+function Assert-ExchangeLoaded {
+    $load = Import-Exchange
+    if ($load.installed -and -not $load.method) {
+        throw (New-AgentError 'exchange_unavailable' "Exchange is installed on $env:COMPUTERNAME but its cmdlets could not be loaded ($($load.cause)): $($load.message)")
+    }
+    return $load
+}
+
+function Assert-Cmdlets($Load, [string[]]$Names) {
+    $missing = @(foreach ($name in $Names) { if (-not $Load.cmdlets[$name]) { $name } })
+    if ($missing.Count -gt 0) {
+        throw (New-AgentError 'exchange_unavailable' "Exchange on $env:COMPUTERNAME does not expose $($missing -join ', ') to this account (rbac): its management roles do not include them")
+    }
 }
 
 function Assert-Exchange {
-    Import-Exchange
-    if (-not (Test-Exchange)) {
+    $load = Assert-ExchangeLoaded
+    if (-not $load.installed) {
         throw (New-AgentError 'exchange_unavailable' "the Exchange management tools are not available on $env:COMPUTERNAME")
     }
 }
@@ -190,41 +283,70 @@ function ConvertTo-ReceiveConnector($Connector) {
     }
 }
 
-function Read-Exchange {
-    Import-Exchange
-    if (-not (Test-Exchange)) { return $null }
+# A certificate whose remote serialization failed arrives with RawData only:
+# rebuilt from it, as CSS-Exchange does, so that no entry has an empty thumbprint.
+function Get-ExchangeCertificateThumbprint($Certificate) {
+    if ($Certificate.Thumbprint) { return ([string]$Certificate.Thumbprint).ToUpperInvariant() }
+    if ($null -eq $Certificate.RawData) { throw 'Get-ExchangeCertificate returned a certificate with neither Thumbprint nor RawData' }
+    $rebuilt = New-Object System.Security.Cryptography.X509Certificates.X509Certificate2 -ArgumentList (, [byte[]]$Certificate.RawData)
+    return $rebuilt.Thumbprint.ToUpperInvariant()
+}
+
+function Get-TransportEntry([string]$Server, [string]$Role) {
+    $transport = Get-TransportService -Identity $Server -ErrorAction Stop
+    $entry = [ordered]@{
+        internal_transport_certificate_thumbprint = ConvertTo-NullableString $transport.InternalTransportCertificateThumbprint
+        send_protocol_log_path                    = ConvertTo-NullableString $transport.SendProtocolLogPath
+        receive_protocol_log_path                 = ConvertTo-NullableString $transport.ReceiveProtocolLogPath
+        frontend_send_protocol_log_path           = $null
+        frontend_receive_protocol_log_path        = $null
+    }
+    # The Front End Transport service (not on Edge) logs the hybrid inbound "Default Frontend" connector and proxied sends.
+    if ($Role -ne 'Edge') {
+        $frontend = Get-FrontendTransportService -Identity $Server -ErrorAction Stop
+        $entry.frontend_send_protocol_log_path = ConvertTo-NullableString $frontend.SendProtocolLogPath
+        $entry.frontend_receive_protocol_log_path = ConvertTo-NullableString $frontend.ReceiveProtocolLogPath
+    }
+    return $entry
+}
+
+function Get-HybridEntry {
+    $hybrid = Get-HybridConfiguration -ErrorAction Stop
+    if ($null -eq $hybrid) { return $null }
+    return [ordered]@{
+        tls_certificate_name        = ConvertTo-NullableString $hybrid.TlsCertificateName
+        sending_transport_servers   = @(Get-StringList $hybrid.SendingTransportServers)
+        receiving_transport_servers = @(Get-StringList $hybrid.ReceivingTransportServers)
+        edge_transport_servers      = @(Get-StringList $hybrid.EdgeTransportServers)
+    }
+}
+
+function Read-Exchange($Load) {
+    if (-not $Load.method) { return $null }
+    $readCmdlets = $ExchangeReadCmdlets
+    if ($Load.role -ne 'Edge') { $readCmdlets = $readCmdlets + @('Get-FrontendTransportService', 'Get-HybridConfiguration') }
+    Assert-Cmdlets $Load $readCmdlets
     $server = $env:COMPUTERNAME
-    $certificates = foreach ($certificate in @(Get-ExchangeCertificate -Server $server)) {
+    $certificates = foreach ($certificate in @(Get-ExchangeCertificate -Server $server -ErrorAction Stop)) {
         [ordered]@{
-            thumbprint   = ([string]$certificate.Thumbprint).ToUpperInvariant()
+            thumbprint   = Get-ExchangeCertificateThumbprint $certificate
             services     = @(Split-List $certificate.Services)
             status       = [string]$certificate.Status
             root_ca_type = [string]$certificate.RootCAType
         }
     }
-    $hybrid = Get-HybridConfiguration
+    # Edge Transport has no hybrid configuration (the cmdlet does not exist there).
     $hybridEntry = $null
-    if ($null -ne $hybrid) {
-        $hybridEntry = [ordered]@{
-            tls_certificate_name        = ConvertTo-NullableString $hybrid.TlsCertificateName
-            sending_transport_servers   = @(Get-StringList $hybrid.SendingTransportServers)
-            receiving_transport_servers = @(Get-StringList $hybrid.ReceivingTransportServers)
-            edge_transport_servers      = @(Get-StringList $hybrid.EdgeTransportServers)
-        }
-    }
-    $transport = Get-TransportService -Identity $server
+    if ($Load.role -ne 'Edge') { $hybridEntry = Get-HybridEntry }
     [ordered]@{
         server               = $server
-        version              = [string](Get-ExchangeServer -Identity $server).AdminDisplayVersion
+        role                 = $Load.role
+        version              = [string](Get-ExchangeServer -Identity $server -ErrorAction Stop).AdminDisplayVersion
         certificates         = @($certificates)
-        send_connectors      = @(foreach ($c in @(Get-SendConnector)) { ConvertTo-SendConnector $c })
-        receive_connectors   = @(foreach ($c in @(Get-ReceiveConnector -Server $server)) { ConvertTo-ReceiveConnector $c })
+        send_connectors      = @(foreach ($c in @(Get-SendConnector -ErrorAction Stop)) { ConvertTo-SendConnector $c })
+        receive_connectors   = @(foreach ($c in @(Get-ReceiveConnector -Server $server -ErrorAction Stop)) { ConvertTo-ReceiveConnector $c })
         hybrid_configuration = $hybridEntry
-        transport_service    = [ordered]@{
-            internal_transport_certificate_thumbprint = ConvertTo-NullableString $transport.InternalTransportCertificateThumbprint
-            send_protocol_log_path                    = ConvertTo-NullableString $transport.SendProtocolLogPath
-            receive_protocol_log_path                 = ConvertTo-NullableString $transport.ReceiveProtocolLogPath
-        }
+        transport_service    = Get-TransportEntry $server $Load.role
     }
 }
 
@@ -232,7 +354,7 @@ function Read-Exchange {
 
 function Import-WebAdministration {
     if (-not (Get-Module -ListAvailable -Name WebAdministration)) { return $false }
-    Import-Module WebAdministration
+    Import-Module -Name WebAdministration -ErrorAction Stop
     return $true
 }
 
@@ -244,7 +366,12 @@ function ConvertTo-IisBinding([string]$Site, $Binding) {
     $hash = [string]$Binding.certificateHash
     $thumbprint = $null
     if ($hash) { $thumbprint = $hash.ToUpperInvariant() }
-    $store = ConvertTo-NullableString $Binding.certificateStoreName
+    # IIS writes the store as "MY", "My" or nothing for the personal store.
+    $store = $null
+    if ($thumbprint) {
+        $store = [string]$Binding.certificateStoreName
+        if (-not $store -or $store -eq 'My') { $store = 'My' }
+    }
     [ordered]@{
         site        = $Site
         binding     = $information
@@ -257,8 +384,8 @@ function ConvertTo-IisBinding([string]$Site, $Binding) {
 
 function Read-IisBindings {
     if (-not (Import-WebAdministration)) { return }
-    foreach ($site in @(Get-Website)) {
-        foreach ($binding in @(Get-WebBinding -Name $site.name -Protocol https)) {
+    foreach ($site in @(Get-Website -ErrorAction Stop)) {
+        foreach ($binding in @(Get-WebBinding -Name $site.name -Protocol https -ErrorAction Stop)) {
             ConvertTo-IisBinding ([string]$site.name) $binding
         }
     }
@@ -266,27 +393,55 @@ function Read-IisBindings {
 
 # ---------------------------------------------------------------- read
 
-function Get-HostInfo {
+function Get-Fqdn {
     $properties = [System.Net.NetworkInformation.IPGlobalProperties]::GetIPGlobalProperties()
     $fqdn = $properties.HostName
     if ($properties.DomainName) { $fqdn = $properties.HostName + '.' + $properties.DomainName }
+    return $fqdn.ToLowerInvariant()
+}
+
+function Get-OptionalValue([string]$Path, [string]$Name) {
+    try { return (Get-ItemProperty -LiteralPath $Path -Name $Name -ErrorAction Stop).$Name } catch { return $null }
+}
+
+function Get-WinRmQuota([string]$Path) {
+    try { return [int](Get-Item -LiteralPath $Path -ErrorAction Stop).Value } catch { return $null }
+}
+
+function Get-HostInfo {
     $version = Get-ItemProperty -LiteralPath 'HKLM:\SOFTWARE\Microsoft\Windows NT\CurrentVersion'
+    $identity = [System.Security.Principal.WindowsIdentity]::GetCurrent()
     [ordered]@{
-        computer_name = $env:COMPUTERNAME
-        fqdn          = $fqdn.ToLowerInvariant()
-        time_utc      = Format-Time ([datetime]::UtcNow)
-        os            = [string]$version.ProductName
+        computer_name      = $env:COMPUTERNAME
+        fqdn               = Get-Fqdn
+        time_utc           = Format-Time ([datetime]::UtcNow)
+        os                 = [string]$version.ProductName
+        os_build           = [int]$version.CurrentBuildNumber
+        powershell_version = [string]$PSVersionTable.PSVersion
+        dotnet_release     = Get-OptionalValue 'HKLM:\SOFTWARE\Microsoft\NET Framework Setup\NDP\v4\Full' 'Release'
+        fips_policy        = [bool](Get-OptionalValue 'HKLM:\SYSTEM\CurrentControlSet\Control\Lsa\FipsAlgorithmPolicy' 'Enabled')
+        logon              = [ordered]@{
+            user                = [string]$identity.Name
+            authentication_type = [string]$identity.AuthenticationType
+            impersonation_level = [string]$identity.ImpersonationLevel
+        }
+        winrm              = [ordered]@{
+            max_memory_per_shell_mb = Get-WinRmQuota 'WSMan:\localhost\Shell\MaxMemoryPerShellMB'
+            max_envelope_size_kb    = Get-WinRmQuota 'WSMan:\localhost\MaxEnvelopeSizekb'
+        }
     }
 }
 
 function Invoke-Read {
     $stores = [ordered]@{}
     foreach ($name in @('My', 'CA', 'Root', 'AuthRoot')) { $stores[$name] = @(Read-Store $name) }
+    $load = Assert-ExchangeLoaded
     [ordered]@{
-        host         = Get-HostInfo
-        stores       = $stores
-        exchange     = Read-Exchange
-        iis_bindings = @(Read-IisBindings)
+        host          = Get-HostInfo
+        stores        = $stores
+        exchange      = Read-Exchange $load
+        exchange_load = $load
+        iis_bindings  = @(Read-IisBindings)
     }
 }
 
@@ -308,43 +463,68 @@ function Add-ToStore([string]$StoreName, [string]$Thumbprint, [byte[]]$Bytes) {
 function Step-ImportPfx($Step) {
     $thumbprint = Get-Field $Step 'thumbprint'
     $bytes = [Convert]::FromBase64String((Get-Field $Step 'pfx_b64'))
-    $flags = [System.Security.Cryptography.X509Certificates.X509KeyStorageFlags]'MachineKeySet,PersistKeySet,Exportable'
+    $X509 = 'System.Security.Cryptography.X509Certificates.X509Certificate2'
     $store = Open-Store 'My' $true
     try {
         foreach ($existing in @(Find-Certificate $store $thumbprint)) {
             if ($existing.HasPrivateKey) { return @{ changed = $false } }
         }
-        $certificate = New-Object System.Security.Cryptography.X509Certificates.X509Certificate2 -ArgumentList $bytes, ([string]$Step.password), $flags
-        if ($certificate.Thumbprint -ne $thumbprint) { throw "the PFX holds thumbprint $($certificate.Thumbprint), not $thumbprint" }
-        if (-not $certificate.HasPrivateKey) { throw "the PFX for $thumbprint holds no private key" }
+        # Checked with a key that is not persisted: a wrong PFX leaves no key behind.
+        $probe = New-Object $X509 -ArgumentList $bytes, ([string]$Step.password), ([System.Security.Cryptography.X509Certificates.X509KeyStorageFlags]'MachineKeySet')
+        try {
+            if ($probe.Thumbprint -ne $thumbprint) { throw "the PFX holds thumbprint $($probe.Thumbprint), not $thumbprint" }
+            if (-not $probe.HasPrivateKey) { throw "the PFX for $thumbprint holds no private key" }
+        }
+        finally { $probe.Reset() }
+        $flags = [System.Security.Cryptography.X509Certificates.X509KeyStorageFlags]'MachineKeySet,PersistKeySet,Exportable'
+        $certificate = New-Object $X509 -ArgumentList $bytes, ([string]$Step.password), $flags
         $store.Add($certificate)
         return @{ changed = $true }
     }
     finally { $store.Close() }
 }
 
+# Get-ExchangeCertificate may list services that are not enabled: IIS is also
+# checked against the Default Web Site's https binding when IIS can be read.
+function Test-IisServesCertificate([string]$Thumbprint) {
+    if (-not (Import-WebAdministration)) { return $true }
+    foreach ($binding in @(Get-WebBinding -Name 'Default Web Site' -Protocol https -ErrorAction Stop)) {
+        if ([string]::Equals([string]$binding.certificateHash, $Thumbprint, [StringComparison]::OrdinalIgnoreCase)) { return $true }
+    }
+    return $false
+}
+
+# Only the missing services are enabled. -DoNotRequireSsl: enabling IIS would
+# otherwise turn on "Require SSL" for the Default Web Site. -Force replaces the
+# internal transport (default SMTP) certificate, so it is passed only when the
+# step says so.
 function Step-EnableServices($Step) {
-    $thumbprint = Get-Field $Step 'thumbprint'
+    $thumbprint = [string](Get-Field $Step 'thumbprint')
     $wanted = @(Get-StringList (Get-Field $Step 'services'))
-    $current = @(Split-List (Get-ExchangeCertificate -Server $env:COMPUTERNAME -Thumbprint $thumbprint).Services)
-    $missing = @(foreach ($service in $wanted) { if ($current -notcontains $service) { $service } })
+    $current = @(Split-List (Get-ExchangeCertificate -Server $env:COMPUTERNAME -Thumbprint $thumbprint -ErrorAction Stop).Services)
+    $missing = @(foreach ($service in $wanted) {
+            if ($current -notcontains $service -or ($service -eq 'IIS' -and -not (Test-IisServesCertificate $thumbprint))) { $service }
+        })
     if ($missing.Count -eq 0) { return @{ changed = $false } }
-    Enable-ExchangeCertificate -Server $env:COMPUTERNAME -Thumbprint $thumbprint -Services ($wanted -join ',') -Force -Confirm:$false
+    $enable = @{ Server = $env:COMPUTERNAME; Thumbprint = $thumbprint; Services = ($missing -join ','); DoNotRequireSsl = $true
+        Confirm = $false; ErrorAction = 'Stop' }
+    if ($Step.replace_internal_transport -eq $true) { $enable['Force'] = $true }
+    $null = Enable-ExchangeCertificate @enable
     return @{ changed = $true }
 }
 
 function Get-Connector([string]$Kind, [string]$Identity) {
     switch ($Kind) {
-        'send' { return Get-SendConnector -Identity $Identity }
-        'receive' { return Get-ReceiveConnector -Identity $Identity }
+        'send' { return Get-SendConnector -Identity $Identity -ErrorAction Stop }
+        'receive' { return Get-ReceiveConnector -Identity $Identity -ErrorAction Stop }
         default { throw "kind must be 'send' or 'receive', not '$Kind'" }
     }
 }
 
 function Set-Connector([string]$Kind, [string]$Identity, [hashtable]$Settings) {
     switch ($Kind) {
-        'send' { Set-SendConnector -Identity $Identity @Settings -Confirm:$false }
-        'receive' { Set-ReceiveConnector -Identity $Identity @Settings -Confirm:$false }
+        'send' { Set-SendConnector -Identity $Identity @Settings -Confirm:$false -ErrorAction Stop }
+        'receive' { Set-ReceiveConnector -Identity $Identity @Settings -Confirm:$false -ErrorAction Stop }
     }
 }
 
@@ -370,10 +550,10 @@ function Step-SetProtocolLogging($Step) {
 
 function Step-SetHybrid($Step) {
     $name = ConvertTo-NullableString $Step.tls_certificate_name
-    $hybrid = Get-HybridConfiguration
+    $hybrid = Get-HybridConfiguration -ErrorAction Stop
     if ($null -eq $hybrid) { throw 'there is no hybrid configuration' }
     if ((ConvertTo-NullableString $hybrid.TlsCertificateName) -ceq $name) { return @{ changed = $false } }
-    Set-HybridConfiguration -TlsCertificateName $name -Confirm:$false
+    Set-HybridConfiguration -TlsCertificateName $name -Confirm:$false -ErrorAction Stop
     return @{ changed = $true }
 }
 
@@ -382,16 +562,22 @@ function Step-SetIisBinding($Step) {
     $information = [string](Get-Field $Step 'binding')
     $thumbprint = [string](Get-Field $Step 'thumbprint')
     if (-not (Import-WebAdministration)) { throw 'the WebAdministration module (IIS) is not installed' }
-    $binding = @(Get-WebBinding -Name $site -Protocol https | Where-Object { $_.bindingInformation -eq $information })
+    $binding = @(Get-WebBinding -Name $site -Protocol https -ErrorAction Stop | Where-Object { $_.bindingInformation -eq $information })
     if ($binding.Count -ne 1) { throw "site '$site' has no https binding '$information'" }
     $previous = [string]$binding[0].certificateHash
     if ($previous -eq $thumbprint) { return @{ changed = $false } }
-    if ($previous) { $binding[0].RemoveSslCertificate() }
-    try { $binding[0].AddSslCertificate($thumbprint, 'My') }
-    catch {
-        if ($previous) { $binding[0].AddSslCertificate($previous, 'My') }
-        throw
-    }
+    if (-not $previous) { $binding[0].AddSslCertificate($thumbprint, 'My'); return @{ changed = $true } }
+    # Replaced in place (one HTTP.sys update of the existing SSL binding): removing
+    # first would leave the port without a certificate, and lose its settings, if
+    # the process died in between.
+    $parts = $information.Split(':')
+    $address = $information.Substring(0, $information.LastIndexOf(':'))
+    $address = $address.Substring(0, $address.LastIndexOf(':'))
+    if (-not $address -or $address -eq '*') { $address = '0.0.0.0' }
+    $key = $address + '!' + $parts[$parts.Length - 2]
+    if ([int]$binding[0].sslFlags -band 1) { $key = '!' + $parts[$parts.Length - 2] + '!' + $parts[$parts.Length - 1] }
+    $null = Get-Item -LiteralPath ('Cert:\LocalMachine\My\' + $thumbprint) -ErrorAction Stop |
+        Set-Item -LiteralPath ('IIS:\SslBindings\' + $key) -ErrorAction Stop
     return @{ changed = $true }
 }
 
@@ -419,7 +605,8 @@ function Get-BackupThumbprints([string]$Path, [string]$Kind, $Password) {
 
 function Get-BackupData([string]$Path, [string]$Kind, [string]$Thumbprint, $Algorithm) {
     $bytes = [System.IO.File]::ReadAllBytes($Path)
-    $sha256 = New-Object System.Security.Cryptography.SHA256Managed
+    # SHA256Cng is FIPS-validated; SHA256Managed throws when the FIPS policy is on.
+    $sha256 = New-Object System.Security.Cryptography.SHA256Cng
     return [ordered]@{
         path                 = $Path
         kind                 = $Kind
@@ -507,31 +694,63 @@ function Get-LostBindings($Certificate, $Others) {
     foreach ($binding in @(Read-IisBindings)) {
         if ($binding.thumbprint -eq $thumbprint) { "IIS binding $($binding.site) $($binding.binding)" }
     }
-    Import-Exchange
-    if (-not (Test-Exchange)) { return }
+    $load = Assert-ExchangeLoaded
+    if (-not $load.method) { return }
     $server = $env:COMPUTERNAME
-    $entries = @(Get-ExchangeCertificate -Server $server)
-    $served = @(foreach ($entry in $entries) { if ($entry.Thumbprint -ne $thumbprint) { Split-List $entry.Services } })
+    $entries = @(Get-ExchangeCertificate -Server $server -ErrorAction Stop)
+    $served = @(foreach ($entry in $entries) { if ((Get-ExchangeCertificateThumbprint $entry) -ne $thumbprint) { Split-List $entry.Services } })
     foreach ($entry in $entries) {
-        if ($entry.Thumbprint -ne $thumbprint) { continue }
+        if ((Get-ExchangeCertificateThumbprint $entry) -ne $thumbprint) { continue }
         foreach ($service in @(Split-List $entry.Services)) { if ($served -notcontains $service) { "Exchange service $service" } }
     }
-    if ((Get-TransportService -Identity $server).InternalTransportCertificateThumbprint -eq $thumbprint) {
+    if ((Get-TransportService -Identity $server -ErrorAction Stop).InternalTransportCertificateThumbprint -eq $thumbprint) {
         'the internal transport certificate'
     }
     if (@($Others | Where-Object { $_.Issuer -eq $Certificate.Issuer -and $_.Subject -eq $Certificate.Subject }).Count -gt 0) { return }
     $name = '<I>' + $Certificate.Issuer + '<S>' + $Certificate.Subject
-    foreach ($c in @(Get-SendConnector)) {
+    foreach ($c in @(Get-SendConnector -ErrorAction Stop)) {
         if ((@(Get-StringList $c.SourceTransportServers) -contains $server) -and [string]$c.TlsCertificateName -eq $name) { "send connector $($c.Identity)" }
     }
-    foreach ($c in @(Get-ReceiveConnector -Server $server)) {
+    foreach ($c in @(Get-ReceiveConnector -Server $server -ErrorAction Stop)) {
         if ([string]$c.TlsCertificateName -eq $name) { "receive connector $($c.Identity)" }
     }
-    $hybrid = Get-HybridConfiguration
+    if ($load.role -eq 'Edge') { return }  # no hybrid configuration on Edge Transport
+    $hybrid = Get-HybridConfiguration -ErrorAction Stop
     if ($null -ne $hybrid -and [string]$hybrid.TlsCertificateName -eq $name) {
         $members = @(Get-StringList $hybrid.SendingTransportServers) + @(Get-StringList $hybrid.ReceivingTransportServers)
         if ($members -contains $server) { 'the hybrid configuration' }
     }
+}
+
+function Get-PrivateKey($Certificate) {
+    if (-not $Certificate.HasPrivateKey) { return $null }
+    try {
+        $key = [System.Security.Cryptography.X509Certificates.RSACertificateExtensions]::GetRSAPrivateKey($Certificate)
+        if ($null -eq $key) {
+            $key = [System.Security.Cryptography.X509Certificates.ECDsaCertificateExtensions]::GetECDsaPrivateKey($Certificate)
+        }
+        return $key
+    }
+    catch { return $null }
+}
+
+function Get-KeyName($Key) {
+    if ($null -eq $Key) { return $null }
+    if ($Key -is [System.Security.Cryptography.ICspAsymmetricAlgorithm]) { return [string]$Key.CspKeyContainerInfo.UniqueKeyContainerName }
+    return [string]$Key.Key.UniqueName
+}
+
+# X509Store.Remove leaves the private key behind; it is deleted here unless
+# another certificate in the store (a renewal with the same key) still uses it.
+function Remove-UnsharedKey($Store, $Certificate) {
+    $key = Get-PrivateKey $Certificate
+    $name = Get-KeyName $key
+    if (-not $name) { return }
+    foreach ($other in $Store.Certificates) {
+        if ($other.Thumbprint -ne $Certificate.Thumbprint -and (Get-KeyName (Get-PrivateKey $other)) -eq $name) { return }
+    }
+    if ($key -is [System.Security.Cryptography.ICspAsymmetricAlgorithm]) { $key.PersistKeyInCsp = $false; $key.Clear() }
+    else { $key.Key.Delete() }
 }
 
 function Step-Remove($Step) {
@@ -546,7 +765,7 @@ function Step-Remove($Step) {
             $bound = @(Get-LostBindings $found[0] $others)
             if ($bound.Count -gt 0) { throw "not removing $thumbprint from LocalMachine\My: it is bound now ($($bound -join '; '))" }
         }
-        foreach ($certificate in $found) { $store.Remove($certificate) }
+        foreach ($certificate in $found) { $store.Remove($certificate); Remove-UnsharedKey $store $certificate }
         return @{ changed = $true }
     }
     finally { $store.Close() }
@@ -599,7 +818,7 @@ function Invoke-Apply($Options) {
             }
             catch {
                 $entry.status = 'failed'
-                $entry.message = $_.Exception.Message
+                $entry.message = (Get-InnerException $_.Exception).Message
                 $failed = $true
             }
         }
@@ -647,12 +866,15 @@ function Invoke-ReadLogs($Options) {
     $paths = @(Get-StringList $Options.paths)
     if ($null -eq $Options.paths) {
         Assert-Exchange
-        $transport = Get-TransportService -Identity $env:COMPUTERNAME
-        $paths = @(Get-StringList @($transport.SendProtocolLogPath, $transport.ReceiveProtocolLogPath))
+        $transport = Get-TransportEntry $env:COMPUTERNAME (Import-Exchange).role
+        $paths = @(Get-StringList @($transport.send_protocol_log_path, $transport.receive_protocol_log_path,
+                $transport.frontend_send_protocol_log_path, $transport.frontend_receive_protocol_log_path))
     }
     $since = [datetime]::MinValue
     if ($null -ne $Options.since) { $since = ConvertTo-UtcTime $Options.since }
-    $budget = [long]50000000
+    # Small enough that the file bytes, their base64 and the JSON (UTF-16 in
+    # memory) stay far below WinRM's MaxMemoryPerShellMB; callers page by time.
+    $budget = [long]8000000
     if ($null -ne $Options.max_bytes) { $budget = [long]$Options.max_bytes }
 
     $missing = @(foreach ($path in $paths) { if (-not (Test-Path -LiteralPath $path -PathType Container)) { $path } })
@@ -698,6 +920,7 @@ try {
     if ([string]$request.agent_version -ne $AgentVersion) {
         throw (New-AgentError 'version_mismatch' "the request is for agent version '$($request.agent_version)', this agent is version $AgentVersion")
     }
+    if ($null -ne $request.options) { $AgentState.credential = New-ExchangeCredential $request.options.exchange_credential }
     switch ([string]$request.operation) {
         'read' { $response.result = Invoke-Read }
         'apply' { $response.result = Invoke-Apply $request.options }
@@ -708,7 +931,7 @@ try {
 catch {
     $response.ok = $false
     $response.result = $null
-    $response.error = [ordered]@{ category = Get-ErrorCategory $_.Exception; message = $_.Exception.Message }
+    $response.error = [ordered]@{ category = Get-ErrorCategory $_.Exception; message = (Get-InnerException $_.Exception).Message }
 }
 Write-Output '<<<CERTWARDEN-BEGIN>>>'
 Write-Output (ConvertTo-AsciiJson $response)

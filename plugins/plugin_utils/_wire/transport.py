@@ -16,9 +16,14 @@ Why ``connection.exec_command`` and not ``ActionBase._low_level_execute_command`
 
 ``exec_command`` of ``ansible.builtin.winrm`` encodes our plain-text bootstrap
 with ``_encode_script(strict_mode=False, preserve_rc=False)`` (every line
-stripped, blank lines dropped) and streams ``in_data`` as stdin; ``psrp`` runs
-the same text in its runspace and feeds ``in_data`` as pipeline input lines.
-The bootstrap reads ``$input`` so that both paths work.
+stripped, blank lines dropped) and streams ``in_data`` as stdin, which
+``powershell.exe`` hands the script as ``$input``: one string per line.
+``ansible.builtin.psrp`` runs the same text as a script in its runspace (in a
+local scope) and passes ``in_data`` as pipeline input: ``bytes`` objects, which
+arrive as ``byte[]`` (ansible-core 2.19 splits ``in_data`` into lines first;
+pypsrp would send an unsplit ``bytes`` as one ``byte[]``). The bootstrap joins
+whatever ``$input`` yields back into one text and splits it at the separator,
+so both plugins and both shapes work.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from ansible.errors import AnsibleConnectionFailure, AnsibleError
 from ansible.utils.display import Display
 
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._wire.clixml import decode_clixml_errors, is_clixml
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._wire.exchange_credential import credential_for
 
 try:  # pywinrm brings both; errors it does not wrap surface as theirs
     from requests.exceptions import ConnectionError as _RequestsConnectionError
@@ -62,27 +68,25 @@ _STDERR_LINES = 6
 
 # The fixed command. Every line must survive ansible's strip-and-drop-blank-lines
 # encoding, so: no here-strings, no line continuations, no meaning in indentation.
-# `$input` (not [Console]::In) because psrp feeds stdin as pipeline input.
-# StartsWith is ordinal: .NET Framework's culture-aware comparison ignores NUL
-# characters, so "anything".StartsWith("`0`0`0`0") would be true.
+# `$input` items are strings (winrm: stdin lines) or byte[] (psrp: one per line,
+# or the whole stdin); each ends a line. IndexOf is ordinal: .NET Framework's
+# culture-aware comparison ignores NUL characters.
 BOOTSTRAP = "\n".join(
     [
         "# certwarden-bootstrap 1",
         "$ErrorActionPreference = 'Stop'",
         "$ProgressPreference = 'SilentlyContinue'",
         "try { [Console]::OutputEncoding = New-Object System.Text.UTF8Encoding $false } catch { }",
-        "$agent = New-Object System.Text.StringBuilder",
-        "$request = New-Object System.Text.StringBuilder",
-        "$inRequest = $false",
-        "foreach ($line in $input) {",
-        "if ($inRequest) { $null = $request.AppendLine([string]$line) }",
-        'elseif (([string]$line).StartsWith("`0`0`0`0", [StringComparison]::Ordinal)) {',
-        "$inRequest = $true",
-        "$null = $request.AppendLine(([string]$line).Substring(4))",
+        "$stdin = New-Object System.Text.StringBuilder",
+        "foreach ($item in $input) {",
+        "if ($item -is [byte]) { $null = $stdin.Append([char]$item) }",
+        'elseif ($item -is [byte[]]) { $null = $stdin.Append([Text.Encoding]::ASCII.GetString($item)).Append("`n") }',
+        'else { $null = $stdin.Append([string]$item).Append("`n") }',
         "}",
-        "else { $null = $agent.AppendLine([string]$line) }",
-        "}",
-        "& ([ScriptBlock]::Create($agent.ToString())) $request.ToString()",
+        "$text = $stdin.ToString()",
+        '$at = $text.IndexOf("`0`0`0`0", [StringComparison]::Ordinal)',
+        "if ($at -lt 0) { throw 'certwarden: no agent request separator on standard input' }",
+        "& ([ScriptBlock]::Create($text.Substring(0, $at))) $text.Substring($at + 4)",
     ]
 )
 
@@ -258,6 +262,8 @@ def run_agent(
             category="bad_request",
         )
     display = display or Display()
+    # Every operation may need Exchange; the credential travels only on stdin, inside the request.
+    options = {"exchange_credential": credential_for(connection), **options}
     stdin = build_stdin(build_request(operation, options))
     attempts = 2 if retry_reads and operation in _RETRIED_OPERATIONS else 1
     prefix = _prefix(host, operation)
