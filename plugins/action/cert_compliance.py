@@ -75,6 +75,7 @@ class ActionModule(CertwardenAction):
             thumbprint=normalized,
             pfx_certificate=pfx.certificate if pfx else None,
             pfx_b64=pfx.leaf_pfx_b64 if pfx else None,
+            pfx_legacy_b64=pfx.leaf_pfx_legacy_b64 if pfx else None,
             pfx_password=wanted.get("password") if pfx else None,
             chain=tuple(chain),
             install_root=params["install_root"],
@@ -89,6 +90,7 @@ class ActionModule(CertwardenAction):
             backup_password=backup.get("password"),
             backup_certificate_only=bool(backup.get("certificate_only")),
             retire=tuple(normalize_thumbprint(value, "retire") for value in params.get("retire") or ()),
+            replace_internal_transport=params["replace_internal_transport_certificate"],
         )
 
     def execute(self, params: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.action_b
     CertwardenAction,
     ModuleFailure,
 )
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.log_pages import read_log_pages
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._wire.transport import run_agent
 
 
@@ -54,12 +55,7 @@ class ActionModule(CertwardenAction):
                         changed=any(r.get("status") == "changed" for r in applied.get("results", [])),
                         apply_results=applied.get("results", []),
                     )
-        logs = run_agent(
-            self._connection,
-            host,
-            "read_logs",
-            {"paths": params["paths"], "since": params["since"], "max_bytes": params["max_bytes"]},
-        )
+        logs = read_log_pages(self._connection, host, params["paths"], params["since"], params["max_bytes"])
         summarise_agent_files(logs.get("files", []), summary)
         correlation = None
         if params["correlate"] and read is not None:

@@ -103,6 +103,14 @@ options:
     type: str
     choices: [remove, report]
     default: remove
+  replace_internal_transport_certificate:
+    description:
+      - When the plan enables SMTP on the intended certificate, also make it the internal transport (default SMTP)
+        certificate, which Exchange servers use between themselves (C(Enable-ExchangeCertificate -Force)).
+      - C(false) replaces it only when the current internal transport certificate is being removed as a duplicate or
+        is no longer in C(LocalMachine\\My). Either way the step says so, and C(--diff) shows it.
+    type: bool
+    default: false
   retire:
     description:
       - Thumbprints of certificates that must no longer be in C(LocalMachine\\My), typically the old certificate

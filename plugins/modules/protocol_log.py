@@ -39,7 +39,10 @@ options:
     type: list
     elements: str
   max_bytes:
-    description: At most this many bytes of logs are brought back from the server (oldest files dropped first).
+    description:
+      - At most this many bytes of logs are brought back from the server (oldest files dropped first).
+      - They come in pages of at most 8 MB, one WinRM command each, so that no command nears the server's WinRM
+        shell memory quota (C(MaxMemoryPerShellMB)); see docs/windows.md.
     type: int
     default: 50000000
   connectors:

@@ -114,7 +114,7 @@ def build(pki: TestPki) -> dict[str, dict]:
             "authentication_type": "NTLM",
             "impersonation_level": "Impersonation",
         },
-        "winrm": {"max_memory_per_shell_mb": 2048, "max_envelope_size_kb": 500},
+        "winrm": {"max_memory_per_shell_mb": 1024, "max_envelope_size_kb": 500},
     }
     iis = [
         {

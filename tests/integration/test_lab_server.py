@@ -144,7 +144,13 @@ def test_apply_remediates_the_duplicate_and_is_idempotent(lab_factory: Any) -> N
             "pfx_b64": _pfx_b64(lab, "renewed"),
             "password": record["pfx_password"],
         },
-        {"id": "s2", "action": "enable_services", "thumbprint": keyless, "services": ["IIS", "SMTP"]},
+        {
+            "id": "s2",
+            "action": "enable_services",
+            "thumbprint": keyless,
+            "services": ["IIS", "SMTP"],
+            "replace_internal_transport": True,
+        },
         {
             "id": "s3",
             "action": "set_iis_binding",

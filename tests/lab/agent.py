@@ -133,7 +133,7 @@ HOST_FACT_DEFAULTS: dict[str, Any] = {
     "powershell_version": "5.1.17763.1",
     "dotnet_release": 528049,
     "fips_policy": False,
-    "winrm": {"max_memory_per_shell_mb": 2048, "max_envelope_size_kb": 500},
+    "winrm": {"max_memory_per_shell_mb": 1024, "max_envelope_size_kb": 500},
 }
 
 
@@ -282,6 +282,7 @@ def op_read_logs(host: HostState, options: dict[str, Any], hooks: StepHooks) -> 
     if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
         raise RequestError("bad_request", "options.paths must be a list of strings or null.")
     since = _parse_since(options.get("since"))
+    before = _parse_since(options.get("before"))
     max_bytes = int(options.get("max_bytes") or 50_000_000)
     found = []
     missing: list[str] = []
@@ -295,7 +296,7 @@ def op_read_logs(host: HostState, options: dict[str, Any], hooks: StepHooks) -> 
             continue
         for file in folder.glob("*.log"):
             modified = dt.datetime.fromtimestamp(file.stat().st_mtime, UTC)
-            if since is None or modified >= since:
+            if (since is None or modified >= since) and (before is None or modified < before):
                 found.append((modified, windows_dir.rstrip("\\") + "\\" + file.name, file))
     found.sort(key=lambda item: (item[0], item[1]))
     budget = max_bytes

@@ -3,9 +3,10 @@
 Outside Edge Transport, Exchange is managed through the server's own remote
 PowerShell endpoint (``http://<fqdn>/PowerShell``, configuration
 ``Microsoft.Exchange``), which authenticates with Kerberos and then reads
-Active Directory as the caller. A WinRM logon that cannot delegate (Basic,
-NTLM, Kerberos without delegation) holds no credential the server can pass on,
-so that second hop fails unless an explicit credential is given. Edge
+Active Directory as the caller. A WinRM logon that cannot delegate (NTLM,
+Kerberos without delegation) holds no credential the server can pass on, so
+that second hop fails unless an explicit credential is given (which logons can
+is the authentication layer's call: docs/lab.md "The double hop"). Edge
 Transport has no such endpoint: the snap-in is loaded locally.
 
 ``host.json`` may hold (all optional):
@@ -110,8 +111,9 @@ def load_exchange(info: dict[str, Any], credential: Any, logon_can_delegate: boo
         method = "remote_delegated"
     else:
         text = (
-            f"Connecting to remote server {url} failed: Access is denied. (the WinRM logon holds no credential "
-            "it can delegate)"
+            f"Connecting to remote server {info.get('fqdn')} failed with the following error message : WinRM cannot "
+            "process the request. The following error with errorcode 0x8009030e occurred while using Kerberos "
+            "authentication: A specified logon session does not exist. It may already have been terminated."
         )
         return ExchangeLoad(True, role, cause="double_hop", message=text, milliseconds=elapsed)
     if endpoint == "broken":

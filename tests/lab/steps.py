@@ -32,6 +32,10 @@ class StepFailed(Exception):
     """A step failed the way the Windows cmdlet would."""
 
 
+# DER of OBJECT IDENTIFIER 1.2.840.113549.1.5.13 (PBES2): present in a PFX encrypted with AES.
+PBES2_OID = bytes.fromhex("06092a864886f70d01050d")
+
+
 def _need(step: dict[str, Any], field: str) -> Any:
     if field not in step:
         raise StepFailed(f"Cannot process step: the field '{field}' is missing.")
@@ -84,6 +88,9 @@ def import_pfx(host: HostState, step: dict[str, Any]) -> StepResult:
         raise StepFailed("The PFX data is not valid base64.") from None
     except ValueError:
         raise StepFailed("The specified network password is not correct.") from None
+    if PBES2_OID in data and int(host.info.get("os_build", 17763)) < 17763:
+        # Windows before Server 2019 cannot decrypt a PBES2 (AES-256) PFX and reports it as a bad password.
+        raise StepFailed("The specified network password is not correct.")
     if cert is None or key is None:
         raise StepFailed("The PFX file holds no certificate with a private key.")
     if thumbprint(cert) != _thumb(step):
@@ -122,8 +129,8 @@ def enable_services(host: HostState, step: dict[str, Any]) -> StepResult:
         if added:
             entry["services"] = [s for s in SERVICES if s in current + added]
             host.write_exchange_certificates(table)
-        if "SMTP" in wanted:
-            # -Force replaces the internal transport certificate without asking.
+        if "SMTP" in wanted and step.get("replace_internal_transport") is True:
+            # The agent passes -Force only then, and -Force replaces the internal transport certificate.
             transport = host.transport()
             if transport.get("internal_transport_certificate_thumbprint") != thumb:
                 transport["internal_transport_certificate_thumbprint"] = thumb

@@ -24,8 +24,8 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.argspec 
 )
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.plain import plain_values
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.warm_up import warm_up
-from ansible_collections.certwarden.exchange.plugins.plugin_utils._wire.agent_calls import StepFailed
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._wire import exchange_credential
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._wire.agent_calls import StepFailed
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._wire.transport import AgentError
 
 

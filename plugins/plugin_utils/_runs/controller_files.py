@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.certificate import (
@@ -37,6 +37,8 @@ class LoadedPfx:
     # import_pfx step: intermediates travel as install_intermediate steps so
     # that none of them ever lands in the server's My store.
     leaf_pfx_b64: str
+    # The same, encrypted with 3DES and a SHA-1 MAC: Windows before Server 2019 cannot import PBES2/AES-256.
+    leaf_pfx_legacy_b64: str
 
 
 def read_controller_file(path: str, option: str, reader: Callable[[str], bytes]) -> bytes:
@@ -74,10 +76,21 @@ def load_pfx(data: bytes, password: str | None, path: str) -> LoadedPfx:
         )
     encryption = serialization.BestAvailableEncryption(secret) if secret else serialization.NoEncryption()
     leaf_only = pkcs12.serialize_key_and_certificates(None, key, cert, None, encryption)
+    legacy = serialization.NoEncryption()
+    if secret:
+        legacy = (
+            serialization.PrivateFormat.PKCS12.encryption_builder()
+            .kdf_rounds(2000)
+            .key_cert_algorithm(pkcs12.PBES.PBESv1SHA1And3KeyTripleDESCBC)
+            .hmac_hash(hashes.SHA1())  # noqa: S303 - what Windows Server 2016 and older can read
+            .build(secret)
+        )
+    leaf_legacy = pkcs12.serialize_key_and_certificates(None, key, cert, None, legacy)
     return LoadedPfx(
         certificate=parse_certificate(cert.public_bytes(serialization.Encoding.DER)),
         chain=tuple(parse_certificate(c.public_bytes(serialization.Encoding.DER)) for c in extra),
         leaf_pfx_b64=base64.b64encode(leaf_only).decode("ascii"),
+        leaf_pfx_legacy_b64=base64.b64encode(leaf_legacy).decode("ascii"),
     )
 
 

@@ -218,7 +218,9 @@ function Import-Exchange {
         $load.cause = 'shell_load'
         if ($load.stage -eq 'connect') {
             $load.cause = 'endpoint_unreachable'
-            if ($inner.Message -match 'Access is denied|0x80070005') {
+            # Without a credential to pass on, Kerberos to the local endpoint fails with
+            # 0x8009030e (SEC_E_NO_CREDENTIALS, "A specified logon session does not exist").
+            if ($inner.Message -match 'Access is denied|0x80070005|0x8009030e|logon session does not exist') {
                 $load.cause = 'access_denied'
                 if ($null -eq $AgentState.credential) { $load.cause = 'double_hop' }
             }
@@ -502,13 +504,19 @@ function Step-EnableServices($Step) {
     $thumbprint = [string](Get-Field $Step 'thumbprint')
     $wanted = @(Get-StringList (Get-Field $Step 'services'))
     $current = @(Split-List (Get-ExchangeCertificate -Server $env:COMPUTERNAME -Thumbprint $thumbprint -ErrorAction Stop).Services)
+    $replace = $Step.replace_internal_transport -eq $true
+    if ($replace) {
+        $internal = [string](Get-TransportService -Identity $env:COMPUTERNAME -ErrorAction Stop).InternalTransportCertificateThumbprint
+        if ([string]::Equals($internal, $thumbprint, [StringComparison]::OrdinalIgnoreCase)) { $replace = $false }
+    }
     $missing = @(foreach ($service in $wanted) {
-            if ($current -notcontains $service -or ($service -eq 'IIS' -and -not (Test-IisServesCertificate $thumbprint))) { $service }
+            if ($current -notcontains $service -or ($service -eq 'IIS' -and -not (Test-IisServesCertificate $thumbprint)) -or
+                ($service -eq 'SMTP' -and $replace)) { $service }
         })
     if ($missing.Count -eq 0) { return @{ changed = $false } }
     $enable = @{ Server = $env:COMPUTERNAME; Thumbprint = $thumbprint; Services = ($missing -join ','); DoNotRequireSsl = $true
         Confirm = $false; ErrorAction = 'Stop' }
-    if ($Step.replace_internal_transport -eq $true) { $enable['Force'] = $true }
+    if ($replace) { $enable['Force'] = $true }
     $null = Enable-ExchangeCertificate @enable
     return @{ changed = $true }
 }
@@ -872,6 +880,9 @@ function Invoke-ReadLogs($Options) {
     }
     $since = [datetime]::MinValue
     if ($null -ne $Options.since) { $since = ConvertTo-UtcTime $Options.since }
+    # Paging: the next call asks for the files older than the oldest one it got.
+    $before = [datetime]::MaxValue
+    if ($null -ne $Options.before) { $before = ConvertTo-UtcTime $Options.before }
     # Small enough that the file bytes, their base64 and the JSON (UTF-16 in
     # memory) stay far below WinRM's MaxMemoryPerShellMB; callers page by time.
     $budget = [long]8000000
@@ -880,7 +891,8 @@ function Invoke-ReadLogs($Options) {
     $missing = @(foreach ($path in $paths) { if (-not (Test-Path -LiteralPath $path -PathType Container)) { $path } })
     $files = @(foreach ($path in $paths) {
             if (Test-Path -LiteralPath $path -PathType Container) {
-                Get-ChildItem -LiteralPath $path -Filter '*.log' -File | Where-Object { $_.LastWriteTimeUtc -ge $since }
+                Get-ChildItem -LiteralPath $path -Filter '*.log' -File |
+                    Where-Object { $_.LastWriteTimeUtc -ge $since -and $_.LastWriteTimeUtc -lt $before }
             }
         })
     # Newest first to spend the byte budget on the newest files; reported newest last.

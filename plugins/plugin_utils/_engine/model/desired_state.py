@@ -28,7 +28,8 @@ COMPUTER_NAME_PLACEHOLDER = "%COMPUTERNAME%"
 class DesiredState:
     thumbprint: str | None = None
     pfx_certificate: Certificate | None = None  # leaf parsed from the user's PFX by the action plugin
-    pfx_b64: str | None = None  # repacked leaf+key PFX for the import_pfx step (secret)
+    pfx_b64: str | None = None  # repacked leaf+key PFX for the import_pfx step, AES-256 (secret)
+    pfx_legacy_b64: str | None = None  # the same, 3DES with a SHA-1 MAC, for Windows before Server 2019 (secret)
     pfx_password: str | None = None  # secret
     chain: tuple[Certificate, ...] = ()  # user bundle (intermediates, maybe the root)
     install_root: bool = False
@@ -44,6 +45,9 @@ class DesiredState:
     backup_certificate_only: bool = False  # a copy with a private key may go with a certificate-only backup
     server_fqdn_names: tuple[str, ...] = ()  # names the intended cert must cover (connector FQDNs are added)
     retire: tuple[str, ...] = ()  # thumbprints that must leave My once nothing binds them (normalised here)
+    # Enabling SMTP on the intended certificate also makes it the internal transport certificate
+    # (Enable-ExchangeCertificate -Force); otherwise only when the current one is being removed or is gone.
+    replace_internal_transport: bool = False
 
     def __post_init__(self) -> None:
         if self.duplicates not in DUPLICATE_POLICIES:

@@ -32,6 +32,8 @@ class HostInfo:
     fqdn: str
     time_utc: dt.datetime | None
     os: str
+    # Windows build number (17763 is Server 2019): what the server's PFX import understands depends on it.
+    os_build: int | None = None
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,7 @@ class ExchangeState:
     receive_connectors: tuple[Connector, ...]
     hybrid_configuration: HybridConfiguration | None
     transport_service: TransportService | None
+    role: str = "Mailbox"  # or "Edge": no hybrid configuration, no IIS, SMTP the only service
 
     @property
     def connectors(self) -> tuple[Connector, ...]:

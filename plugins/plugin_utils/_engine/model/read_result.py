@@ -233,6 +233,7 @@ def _parse_exchange(data: Any) -> ExchangeState | None:
         )
     return ExchangeState(
         server=_get(data, "server", where, str, optional=True) or "",
+        role=_get(data, "role", where, str, optional=True) or "Mailbox",
         version=_get(data, "version", where, str, optional=True) or "",
         certificates=MappingProxyType(certificates),
         send_connectors=tuple(
@@ -285,6 +286,7 @@ def parse_read_result(result: Any) -> SnapshotParts:
         fqdn=_get(host_raw, "fqdn", "host", str, optional=True) or _get(host_raw, "computer_name", "host", str),
         time_utc=_parse_time(_get(host_raw, "time_utc", "host", str, optional=True), "host.time_utc"),
         os=_get(host_raw, "os", "host", str, optional=True) or "",
+        os_build=_get(host_raw, "os_build", "host", int, optional=True),
     )
     stores = _parse_stores(result)
     bindings = tuple(

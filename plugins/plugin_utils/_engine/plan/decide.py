@@ -92,6 +92,7 @@ def _plan_bindings(ctx: Context, out: Remediation) -> None:
     if desired is None:  # narrowing for type checkers; callers guarantee it
         raise AssertionError("desired must be set here")
     ex = ctx.snapshot.exchange
+    edge = ex is not None and ex.role == "Edge"  # Edge Transport has no hybrid configuration and no IIS
     for kind in (ConnectorKind.SEND, ConnectorKind.RECEIVE):
         for ref in desired.connector_refs(kind):
             connector = _find_connector(ctx, kind, ref)
@@ -101,7 +102,7 @@ def _plan_bindings(ctx: Context, out: Remediation) -> None:
                 continue  # another server's send connector: its source servers are judged on it
             elif tls_name and not names_intended(ctx, connector.tls_certificate_name):
                 out.decisions.set_connectors.append((connector, tls_name))
-    if desired.hybrid_configuration:
+    if desired.hybrid_configuration and not edge:
         if ex is None or ex.hybrid_configuration is None:
             out.hybrid_missing = True
         elif (
@@ -110,7 +111,7 @@ def _plan_bindings(ctx: Context, out: Remediation) -> None:
             and not names_intended(ctx, ex.hybrid_configuration.tls_certificate_name)
         ):
             out.decisions.set_hybrid = tls_name
-    for site, port in desired.iis_binding_refs:
+    for site, port in () if edge else desired.iis_binding_refs:
         matches = [b for b in ctx.snapshot.iis_bindings if b.site.casefold() == site.casefold() and b.port == port]
         if not matches:
             out.missing_iis.append(f"{site}:{port}")
@@ -255,6 +256,45 @@ def _describe(item: StoredCertificate) -> str:
     return "no private key" if not item.has_private_key else f"NotBefore {item.certificate.not_before.date()}"
 
 
+# Windows Server 2019: the first build whose PFX import reads PBES2/AES-256 (older ones need 3DES/SHA-1).
+WINDOWS_SERVER_2019_BUILD = 17763
+EDGE_SERVICES = frozenset({"SMTP"})
+
+
+def _internal_transport_leaves(ctx: Context, out: Remediation, internal: str | None) -> bool:
+    """Whether the internal transport certificate is a duplicate this plan would remove once it no longer binds."""
+    holder = ctx.snapshot.find(internal) if internal else None
+    if holder is None or ctx.desired is None:
+        return False
+    keeper = out.keepers.get(group_key(holder))
+    return ctx.desired.duplicates == "remove" and keeper is not None and keeper.thumbprint != internal
+
+
+def _plan_services(ctx: Context, out: Remediation, intended: str) -> None:
+    """The services the intended certificate lacks, and whether it takes over the internal transport role."""
+    desired, ex = ctx.desired, ctx.snapshot.exchange
+    if desired is None or ex is None:  # narrowing for type checkers; decide() guarantees both
+        raise AssertionError("desired and exchange must be set here")
+    wanted = set(desired.services) & EDGE_SERVICES if ex.role == "Edge" else set(desired.services)
+    current = set(ctx.services(intended))
+    taken_over, move_internal = _take_over(ctx, out)
+    missing = (wanted | taken_over) - current
+    internal = ex.internal_transport_thumbprint
+    if internal and ctx.snapshot.find(internal) is None and "SMTP" in wanted and ctx.intended_has_key:
+        move_internal = True  # event 12013: the internal transport certificate is gone
+    if "SMTP" in wanted and ctx.intended_has_key and _internal_transport_leaves(ctx, out, internal):
+        move_internal = True  # it is a duplicate that this plan removes
+    if desired.replace_internal_transport and "SMTP" in wanted:
+        move_internal = True
+    reason = f"the intended certificate lacks {', '.join(sorted(missing))}" if missing else ""
+    if move_internal and internal != intended:
+        missing.add("SMTP")
+        out.decisions.replace_internal_transport.add(intended)
+        reason = (reason + "; " if reason else "") + "make it the internal transport certificate"
+    if missing:
+        out.decisions.enable_services[intended] = (tuple(sorted(missing)), reason)
+
+
 def decide(ctx: Context) -> Remediation:
     out = Remediation()
     _choose_keepers(ctx, out)
@@ -262,6 +302,8 @@ def decide(ctx: Context) -> Remediation:
     if desired is None:
         return out
     _plan_chain(ctx, out)
+    build = ctx.snapshot.host.os_build
+    out.decisions.legacy_pfx = build is not None and build < WINDOWS_SERVER_2019_BUILD
     if desired.pfx_b64 and (ctx.intended_stored is None or not ctx.intended_stored.has_private_key):
         out.decisions.import_pfx = True
         out.decisions.import_reason = (
@@ -271,18 +313,7 @@ def decide(ctx: Context) -> Remediation:
         )
     if ctx.intended_thumbprint is not None and ctx.snapshot.exchange is not None:
         _plan_bindings(ctx, out)
-        current = set(ctx.services(ctx.intended_thumbprint))
-        taken_over, move_internal = _take_over(ctx, out)
-        missing = (set(desired.services) | taken_over) - current
-        internal = ctx.snapshot.exchange.internal_transport_thumbprint
-        if internal and ctx.snapshot.find(internal) is None and "SMTP" in desired.services and ctx.intended_has_key:
-            move_internal = True  # event 12013: the internal transport certificate is gone
-        reason = f"the intended certificate lacks {', '.join(sorted(missing))}" if missing else ""
-        if move_internal and internal != ctx.intended_thumbprint:
-            missing.add("SMTP")
-            reason = (reason + "; " if reason else "") + "make it the internal transport certificate"
-        if missing:
-            out.decisions.enable_services[ctx.intended_thumbprint] = (tuple(sorted(missing)), reason)
+        _plan_services(ctx, out, ctx.intended_thumbprint)
     elif ctx.intended_thumbprint is not None:
         _plan_bindings(ctx, out)
     _plan_removals(ctx, out)

@@ -89,7 +89,7 @@ def _enable_services(snapshot: Snapshot, params: dict) -> Snapshot:
     services = tuple(sorted(set(entry.services) | set(params["services"])))
     certificates[thumbprint] = replace(entry, services=services)
     changes: dict[str, object] = {"certificates": MappingProxyType(certificates)}
-    if "SMTP" in params["services"]:
+    if "SMTP" in params["services"] and params.get("replace_internal_transport"):
         # Enable-ExchangeCertificate -Services SMTP -Force replaces the internal transport certificate.
         ts = ex.transport_service or TransportService(None)
         changes["transport_service"] = replace(ts, internal_transport_certificate_thumbprint=thumbprint)

@@ -53,6 +53,8 @@ class Decisions:
     import_pfx: bool = False
     import_reason: str = ""
     enable_services: dict[str, tuple[tuple[str, ...], str]] = field(default_factory=dict)  # thumbprint -> services
+    replace_internal_transport: set[str] = field(default_factory=set)  # thumbprints enabled with -Force
+    legacy_pfx: bool = False  # the server (before Server 2019) cannot import an AES-256 PFX
     set_connectors: list[tuple[Connector, str]] = field(default_factory=list)
     set_hybrid: str | None = None
     set_iis: list[tuple[IisBinding, str]] = field(default_factory=list)
@@ -95,12 +97,21 @@ def _install_intermediate(decisions: Decisions, desired: DesiredState | None) ->
     return _install("install_intermediate", decisions.install_intermediates, "intermediate", "CA")
 
 
+def _pfx_for_server(decisions: Decisions, desired: DesiredState | None) -> str | None:
+    """The PFX the server can import: 3DES/SHA-1 before Windows Server 2019, AES-256 from it on."""
+    if desired is None:
+        return None
+    if decisions.legacy_pfx and desired.pfx_legacy_b64:
+        return desired.pfx_legacy_b64
+    return desired.pfx_b64
+
+
 def _import_pfx(decisions: Decisions, desired: DesiredState | None) -> list[dict]:
     if not decisions.import_pfx:
         return []
     params = {
         "thumbprint": desired.intended_thumbprint if desired else None,
-        "pfx_b64": desired.pfx_b64 if desired else None,
+        "pfx_b64": _pfx_for_server(decisions, desired),
         "password": desired.pfx_password if desired else None,
     }
     return [_raw("import_pfx", params, decisions.import_reason)]
@@ -110,7 +121,10 @@ def _enable_services(decisions: Decisions, desired: DesiredState | None) -> list
     steps = []
     for thumbprint in sorted(decisions.enable_services):
         services, reason = decisions.enable_services[thumbprint]
-        steps.append(_raw("enable_services", {"thumbprint": thumbprint, "services": list(services)}, reason))
+        params = {"thumbprint": thumbprint, "services": list(services)}
+        if thumbprint in decisions.replace_internal_transport:
+            params["replace_internal_transport"] = True
+        steps.append(_raw("enable_services", params, reason))
     return steps
 
 

@@ -1,8 +1,9 @@
 """The internal transport certificate moves with ``enable_services SMTP`` even when SMTP is already enabled.
 
-Deliberate: ``Enable-ExchangeCertificate -Services SMTP -Force`` is the only primitive that re-takes
-``InternalTransportCertificateThumbprint``; the agent and the lab (tests/lab/steps.py) both set it on
-every SMTP enable, and report ``changed`` when only the internal transport certificate moved.
+``Enable-ExchangeCertificate -Services SMTP -Force`` is the only primitive that re-takes
+``InternalTransportCertificateThumbprint``. The engine asks for it explicitly (the step's
+``replace_internal_transport``) when the current one is a duplicate being removed or is gone; the agent then
+passes ``-Force`` and the lab (tests/lab/steps.py) moves it. Without that flag neither does.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ def test_smtp_is_re_enabled_to_take_the_internal_transport_from_a_duplicate(pki)
     enable = analysis.plan[0]
     assert enable.params["services"] == ["SMTP"]
     assert enable.reason == "make it the internal transport certificate"
+    assert enable.params["replace_internal_transport"] is True
     [internal] = by_code(analysis, "internal_transport_certificate")
     assert internal.evidence["state"] == "duplicate" and internal.fix == "enable_services"
     after = apply_plan(host, analysis.plan)
