@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from ansible_collections.certwarden.exchange.plugins.modules import selftest as module_doc
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.action_base import CertwardenAction
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.selftest_run import run_selftest
 
 
 class ActionModule(CertwardenAction):
     MODULE = "selftest"
+    DOCUMENTATION = module_doc.DOCUMENTATION
 
     def execute(self, params: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
         host = task_vars.get("inventory_hostname", self._play_context.remote_addr)

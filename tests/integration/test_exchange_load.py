@@ -49,7 +49,7 @@ def test_the_connections_account_loads_exchange_through_the_local_endpoint_and_t
 
 
 def _read_directly(lab, *, delegates: bool) -> tuple[dict[str, Any], list[Any]]:
-    """One read through the lab's agent handling, as the endpoint runs it, for a logon that does or does not delegate."""
+    """One read through the lab's agent handling, as the endpoint runs it, for a delegating logon or not."""
     host = HostState(lab.host_dir(lab.hosts[0]))
     request = json.dumps({"agent_version": "1", "operation": "read", "options": {"exchange_credential": None}})
     loads: list[Any] = []
