@@ -27,6 +27,7 @@ ORDER = (
     "cert_compliance",
     "compliance_verdict",
     "cert_facts",
+    "selftest",
     "protocol_log",
     "smtp_tls_probe",
     "report_merge",
