@@ -110,7 +110,9 @@ def binders_naming_only(
     for binder in binders(snapshot):
         name = binder.tls_certificate_name
         if name:
-            named = named_by[name] if named_by is not None else certificates_named(snapshot, name)
+            # The index may cover only the binders a check judges (connector scope): scan for the others.
+            known = named_by.get(name) if named_by is not None else None
+            named = known if known is not None else certificates_named(snapshot, name)
             if len(named) == 1 and named[0].thumbprint == thumbprint:
                 out.append(binder)
     return out
