@@ -105,4 +105,5 @@ class ActionModule(CertwardenAction):
             local_backup_directory=backup.get("local_directory"),
             staged=tuple(normalize_thumbprint(value, "staged") for value in params.get("staged") or ()),
             channel=(channel_risk(self._connection), params["insecure_channel"]),
+            restart_services=params["restart_services"],
         )

@@ -10,6 +10,7 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.analys
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.desired_state import DesiredState
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.action_base import CertwardenAction
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.compliance_run import utc_now
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.facts_export import save_read
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._wire.agent_calls import read_snapshot
 
 
@@ -25,9 +26,13 @@ class ActionModule(CertwardenAction):
         # No intended certificate: store-wide checks only, and nothing to plan.
         desired = DesiredState(expiry_warning_days=params["expiry_warning_days"], duplicates="report")
         analysis = analyse(snapshot, desired, now)
-        return {
+        result = {
             "changed": False,
             "ansible_facts": {"certwarden_exchange": snapshot.to_facts(now, include_der=params["include_der"])},
             "findings": analysis.to_dict()["findings"],
             "compliant": analysis.compliant,
         }
+        if params.get("save_to"):
+            saved = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+            result["saved_to"] = save_read(params["save_to"], host, snapshot.to_read_result(), saved)
+        return result

@@ -111,6 +111,22 @@ options:
         is no longer in C(LocalMachine\\My). Either way the step says so, and C(--diff) shows it.
     type: bool
     default: false
+  restart_services:
+    description:
+      - A Windows service loads its certificate and builds its chain when it starts, and presents them until it
+        restarts, so a new intermediate, another certificate enabled or a moved binding reaches the wire only after
+        C(MSExchangeFrontEndTransport) and C(MSExchangeTransport) (SMTP) or C(W3SVC) (IIS) restart.
+      - C(never) restarts nothing; when the change made needs a restart, the result's C(findings_after) holds the
+        warning C(restart_needed) naming the services, and M(certwarden.exchange.smtp_tls_probe) reports
+        C(restart_pending) (an error) until they restart.
+      - C(when_needed) adds a C(restart_service) step per service whose presented certificate or chain the plan
+        changes, after every other step.
+      - C(always) restarts every service that presents a certificate on each apply, even when nothing else changes
+        (for a wire that disagrees with the store, C(restart_pending) from M(certwarden.exchange.smtp_tls_probe)).
+      - Never in check mode; the restarts show in C(plan) and in C(--diff).
+    type: str
+    choices: [never, when_needed, always]
+    default: never
   retire:
     description:
       - Thumbprints of certificates that must no longer be in C(LocalMachine\\My), typically the old certificate

@@ -36,6 +36,14 @@ options:
     description: Also return every certificate's DER, base64-encoded (large on servers with many roots).
     type: bool
     default: false
+  save_to:
+    description:
+      - A folder on the controller; the read is also saved there as C(<inventory_hostname>.json), as the agent returned
+        it (public certificates per store, Exchange's view of them, connectors, hybrid configuration, transport
+        service, IIS bindings). It never holds a private key.
+      - C(python -m tests.lab twin --facts <folder>) builds a twin of these servers to rehearse a rollout on
+        (docs/rollout.md).
+    type: path
 seealso:
   - module: certwarden.exchange.cert_compliance
 """
@@ -50,6 +58,10 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+saved_to:
+  description: The file written for O(save_to).
+  returned: when O(save_to) is given
+  type: str
 ansible_facts:
   description: Facts about the server's certificates.
   returned: always

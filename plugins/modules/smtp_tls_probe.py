@@ -15,7 +15,7 @@ description:
     then judged the way a strict peer such as Exchange Online does - from what the server SENT, never
     completed from this controller's own stores.
   - "Findings: C(wrong_certificate_presented), C(incomplete_chain), C(untrusted_root), C(expired),
-    C(not_yet_valid), C(name_not_covered), C(starttls_not_offered), C(chain_invalid)."
+    C(not_yet_valid), C(name_not_covered), C(starttls_not_offered), C(chain_invalid), C(restart_pending)."
   - Runs on the Ansible controller; it only reads, so check mode runs it normally.
 options:
   host:
@@ -55,6 +55,14 @@ options:
         only to name an intermediate the server failed to send, never as trust anchors.
       - Defaults to the system's CA bundle.
     type: path
+  stored:
+    description:
+      - What the server's own store would present for this protocol, as M(certwarden.exchange.cert_compliance)
+        returns it in C(presentation.SMTP) or C(presentation.IIS) (C(certificate), C(chain), C(complete)).
+      - When the store holds the expected certificate with a complete chain but the wire shows another
+        certificate or chain, the finding is C(restart_pending), since the service still presents what it loaded when it
+        last started.
+    type: dict
   timeout:
     description: Seconds for the whole dialogue, connect to handshake.
     type: int
@@ -139,6 +147,14 @@ chain:
     sans: {description: DNS names and IP addresses., type: list, elements: str}
     is_ca: {description: Basic constraints CA flag., type: bool}
     is_self_signed: {description: Whether it is a self-signed (root) certificate., type: bool}
+protocol:
+  description: C(SMTP) or C(IIS) (for O(tls=https)).
+  returned: success
+  type: str
+stored:
+  description: O(stored) as normalised, to show beside RV(chain) (stored versus presented); null when not given.
+  returned: success
+  type: dict
 findings:
   description: What is wrong, each with C(code), C(severity), C(message), C(evidence) and C(fix).
   returned: success

@@ -50,7 +50,11 @@ def test_remediate_then_compliance_is_clean(fresh_lab: LabStarter, tmp_path: Pat
         "remediate.yml",
         [lab.inventory_path],
         tmp_path / "remediate",
-        extra_vars={"certwarden_backup_local_directory": str(tmp_path / "backups")},
+        # The services restart where the change needs it, so that the wire shows the fix as well.
+        extra_vars={
+            "certwarden_backup_local_directory": str(tmp_path / "backups"),
+            "certwarden_restart_services": "when_needed",
+        },
     )
     assert fixed.returncode == 0, fixed.output[-4000:]
     assert fixed.report["summary"]["changed"] >= 6

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from tests.lab.control import LabError, start_lab, stop_lab
+from tests.lab.control import LabError, start_lab, start_lab_from, start_twin, stop_lab
 from tests.lab.costs import ServerCosts
 from tests.lab.scenarios import SCENARIO_DOCS
 
@@ -30,6 +30,16 @@ def main(argv: list[str] | None = None) -> int:
     start.add_argument(
         "--no-listeners", action="store_true", help="no SMTP/HTTPS listeners (WinRM only; for large fleets)"
     )
+    start.add_argument(
+        "--from",
+        dest="from_dir",
+        type=Path,
+        help="serve the host folders in FROM (hosts/<name>/, orgs/<org>/, the documented format) instead of a scenario",
+    )
+    twin = commands.add_parser("twin", help="build a lab from cert_facts save_to files and start it")
+    twin.add_argument("--facts", type=Path, required=True, help="the folder cert_facts save_to wrote")
+    twin.add_argument("--dir", type=Path, default=Path(".twin"))
+    twin.add_argument("--inventory", type=Path, default=None, help="default: <dir>/hosts.yml")
     stop = commands.add_parser("stop", help="stop the servers of a lab")
     stop.add_argument("--dir", type=Path, default=Path(".lab"))
     serve = commands.add_parser("serve", help="run the servers in the foreground (used by start)")
@@ -39,6 +49,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "start":
             if args.hosts < 1:
                 parser.error("--hosts must be at least 1")
+            if args.from_dir is not None:
+                lab = start_lab_from(args.from_dir, args.dir, args.inventory)
+                print(f"lab: {len(lab.hosts)} hosts from {args.from_dir} running; inventory {lab.inventory_path}")
+                lab.process = None
+                return 0
             costs = ServerCosts(args.command_start_seconds, args.exchange_load_seconds)
             lab = start_lab(
                 args.dir,
@@ -58,6 +73,10 @@ def main(argv: list[str] | None = None) -> int:
                 krb5_conf = lab.dir / "krb5" / "krb5.conf"
                 print(f"lab: for the Kerberos hosts: export KRB5_CONFIG={krb5_conf}")
             lab.process = None  # the server outlives this command; `stop` ends it by its pid file
+        elif args.command == "twin":
+            lab = start_twin(args.facts, args.dir, args.inventory)
+            print(f"lab: twin of {len(lab.hosts)} servers from {args.facts} running; inventory {lab.inventory_path}")
+            lab.process = None
         elif args.command == "stop":
             if stop_lab(args.dir):
                 print(f"lab: stopped the servers of {args.dir}")

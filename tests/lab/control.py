@@ -9,17 +9,20 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.lab import kdc
 from tests.lab.costs import ServerCosts
+from tests.lab.from_folders import FolderError, import_folders
 from tests.lab.inventory import write_inventory
 from tests.lab.scenarios import LAB_PASSWORD, USER, build_lab
 from tests.lab.state import read_json, write_json
 from tests.lab.tls import write_lab_tls
 from tests.lab.transports import kerberos_service_hosts, write_transport_credentials
+from tests.lab.twin import TwinError, build_twin_folders
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 READY_TIMEOUT = 120.0
@@ -103,6 +106,11 @@ def start_lab(
         write_json(lab_dir / "lab.json", {**read_json(lab_dir / "lab.json"), "listeners": False})
     if https or transports:
         write_lab_tls(lab_dir, server=https_server_certificate)  # "expired": tests/reliability/test_https_validation.py
+    return launch(lab_dir, inventory, scenario)
+
+
+def launch(lab_dir: Path, inventory: Path | str | None, scenario: str) -> LabHandle:
+    """Start the server process on a lab folder as it is (the machines boot), then write the inventory."""
     log = (lab_dir / "lab.log").open("ab")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]))
     process = subprocess.Popen(
@@ -158,6 +166,48 @@ def _provision_kerberos(lab_dir: Path) -> None:
     lab = read_json(lab_dir / "lab.json")
     lab["kdc_provision_seconds"] = round(time.monotonic() - began, 3)  # realm, principals, keytab
     write_json(lab_dir / "lab.json", lab)
+
+
+def start_lab_from(
+    source: Path | str,
+    dir: Path | str,
+    inventory: Path | str | None = None,
+    *,
+    scenario: str = "from-folders",
+    desired_state: bool = True,
+) -> LabHandle:
+    """Serve the host folders a user wrote in ``source`` (copied into ``dir``, emptied first)."""
+    source_dir = Path(source).resolve()
+    lab_dir = Path(dir).resolve()
+    if lab_dir == source_dir or source_dir in lab_dir.parents:
+        raise LabError(f"--dir {lab_dir} must not be --from {source_dir} or inside it: the lab empties --dir")
+    if (lab_dir / "lab.pid").exists():
+        stop_lab(lab_dir)
+    if lab_dir.exists():
+        shutil.rmtree(lab_dir)
+    lab_dir.mkdir(parents=True)
+    try:
+        import_folders(source_dir, lab_dir, scenario, desired_state=desired_state)
+    except FolderError as exc:
+        raise LabError(str(exc)) from None
+    return launch(lab_dir, inventory, scenario)
+
+
+def start_twin(facts: Path | str, dir: Path | str, inventory: Path | str | None = None) -> LabHandle:
+    """A lab built from cert_facts ``save_to`` files: one host per saved server (see tests/lab/twin.py)."""
+    with tempfile.TemporaryDirectory(prefix="certwarden-twin-") as staging:
+        try:
+            build_twin_folders(Path(facts), Path(staging))
+        except TwinError as exc:
+            raise LabError(str(exc)) from None
+        return start_lab_from(staging, dir, inventory, scenario="twin", desired_state=False)
+
+
+def reboot_lab(lab: LabHandle) -> LabHandle:
+    """Stop the lab's server process and start it again on the same folders: every service starts again
+    from the stores as they are (new ports, inventory rewritten)."""
+    lab.stop()
+    return launch(lab.dir, lab.inventory_path, lab.scenario)
 
 
 def _alive(pid: int) -> bool:

@@ -28,9 +28,11 @@ def inventory_document(lab_dir: Path) -> dict[str, Any]:
             "ansible_winrm_scheme": entry["scheme"],
             "certwarden_lab_host_dir": str(lab_dir / "hosts" / entry["name"]),
             "certwarden_computer_name": info["computer_name"],
-            "certwarden_intended_thumbprint": record["intended"],
-            "certwarden_pfx_path": str(lab_dir / "pki" / f"{record['intended_label']}.pfx"),
         }
+        if record["intended"] or scenario.get("desired_state", True):
+            host_vars["certwarden_intended_thumbprint"] = record["intended"]
+        if record.get("intended_label"):  # labs from a user's folders have no PFX of their own
+            host_vars["certwarden_pfx_path"] = str(lab_dir / "pki" / f"{record['intended_label']}.pfx")
         if "smtp_port" in info:
             # The probes reach the host's listeners; the name is the one its connector and binding serve.
             host_vars["certwarden_probe_port"] = info["smtp_port"]
@@ -55,7 +57,7 @@ def inventory_document(lab_dir: Path) -> dict[str, Any]:
 
 
 def _common_vars(lab_dir: Path, scenario: dict[str, Any]) -> dict[str, Any]:
-    return {
+    common = {
         "ansible_connection": "winrm",
         "ansible_winrm_transport": "basic",
         "ansible_shell_type": "powershell",
@@ -63,6 +65,13 @@ def _common_vars(lab_dir: Path, scenario: dict[str, Any]) -> dict[str, Any]:
         "ansible_winrm_read_timeout_sec": 30,
         "certwarden_lab_dir": str(lab_dir),
         "certwarden_lab_scenario": scenario["scenario"],
+        "certwarden_probe_server_name": scenario.get("service_fqdn", "mail.contoso.com"),
+        "certwarden_probe_ca_bundle": str(lab_dir / "pki" / "probe-trust.pem"),
+    }
+    if not scenario.get("desired_state", True):
+        return common  # a twin: the production inventory it is layered under declares the desired state
+    return {
+        **common,
         "certwarden_services": ["IIS", "SMTP"],
         "certwarden_send_connectors": ["Outbound to Office 365"],
         "certwarden_pfx_password": scenario["pfx_password"],
@@ -71,8 +80,6 @@ def _common_vars(lab_dir: Path, scenario: dict[str, Any]) -> dict[str, Any]:
         # Removing a copy that has a private key needs a PFX backup, so the roles get a backup password
         # (the same as tests.support.lab_plays.BACKUP_PASSWORD, which the secret scans look for).
         "certwarden_backup_password": "backup-secret-Rl7",
-        "certwarden_probe_server_name": scenario.get("service_fqdn", "mail.contoso.com"),
-        "certwarden_probe_ca_bundle": str(lab_dir / "pki" / "probe-trust.pem"),
     }
 
 

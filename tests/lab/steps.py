@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from tests.lab import listeners
+from tests.lab.faults import Faults
 from tests.lab.observer import references_lost_without
 from tests.lab.presenting import SERVICES as SERVICE_NAMES
 from tests.lab.state import HostState, write_bytes_atomic
@@ -342,6 +343,9 @@ def restart_service(host: HostState, step: dict[str, Any]) -> StepResult:
     known = SERVICE_NAMES if host.has_exchange else ("W3SVC",)
     if service not in known:
         raise StepFailed(f"Cannot find any service with service name '{service}'.")
+    keeps_old = Faults.load(host.dir).get("restart_keeps_old", "apply")
+    if keeps_old is True or (isinstance(keeps_old, list) and service in keeps_old):
+        return "changed", None  # the fault: the service came back with the credential it had
     listeners.restart(host.dir, service)
     return "changed", None
 

@@ -29,7 +29,8 @@ run() {  # run NAME PLAYBOOK [ARGS...]: one playbook with the fleet report enabl
 }
 
 run 1-nightly-check playbooks/compliance.yml
-run 2-remediate playbooks/remediate.yml -e certwarden_backup_local_directory="$PWD/$reports/backups"
+run 2-remediate playbooks/remediate.yml -e certwarden_backup_local_directory="$PWD/$reports/backups" \
+  -e certwarden_restart_services=when_needed
 run 3-check-again playbooks/compliance.yml
 
 echo

@@ -48,6 +48,11 @@ CODES: Mapping[str, str] = MappingProxyType(
         # From the evidence modules: what the wire and the logs show.
         "starttls_not_offered": ERROR,  # the server's EHLO reply did not list STARTTLS (event 12014)
         "tls_failure_logged": ERROR,  # the protocol log recorded a failed TLS negotiation
+        # The store holds the right certificate and chain but a service still presents what it loaded at its
+        # last start (the wire, from smtp_tls_probe).
+        "restart_pending": ERROR,
+        # An apply changed what a service would present and restarted nothing (restart_services: never).
+        "restart_needed": WARNING,
     }
 )
 

@@ -47,6 +47,11 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._evidence.prob
     WireResult,
     probe,
 )
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._evidence.wire_vs_store import (
+    PROTOCOL_BY_TLS,
+    parse_stored,
+    restart_pending,
+)
 
 __all__ = ["ProbeError", "TrustStore", "describe_chain", "evaluate", "load_trust", "run_probe"]
 
@@ -349,9 +354,11 @@ def run_probe(params: dict[str, Any], now: dt.datetime | None = None) -> dict[st
     wire = probe(
         host, port, tls=params["tls"], server_name=server_name, helo_name=helo_name, timeout=float(params["timeout"])
     )
+    stored = parse_stored(params.get("stored"))
     chain, findings = evaluate(
         wire, server_name=server_name, expected_thumbprint=expected, trust=trust, now=now, where=where
     )
+    findings += restart_pending(stored, chain, params["tls"], expected, where)
     return {
         "changed": False,
         "endpoint": where,
@@ -361,6 +368,8 @@ def run_probe(params: dict[str, Any], now: dt.datetime | None = None) -> dict[st
         "tls_version": wire.tls_version,
         "cipher": wire.cipher,
         "chain": describe_chain(chain),
+        "protocol": PROTOCOL_BY_TLS[params["tls"]],
+        "stored": stored,
         "findings": [f.to_dict() for f in findings],
         "compliant": not any(f.is_error for f in findings),
     }

@@ -264,6 +264,29 @@ def _certificates(certificates: list[dict[str, Any]]) -> str:
     )
 
 
+def _presented(side: dict[str, Any] | None) -> str:
+    if side is None:
+        return "<td>(not compared)</td>"
+    chain = ", ".join(str(t) for t in side.get("chain") or []) or "(none)"
+    return f"<td><code>{_e(side.get('certificate') or '(none)')}</code><br>chain: <code>{_e(chain)}</code></td>"
+
+
+def _wire(rows: list[dict[str, Any]]) -> str:
+    """Stored (what the server's store would present) beside presented (what the probe saw)."""
+    if not rows:
+        return ""
+    body = "".join(
+        f"<tr><td>{_e(r.get('protocol'))} <code>{_e(r.get('endpoint'))}</code></td>{_presented(r.get('stored'))}"
+        f"{_presented(r.get('presented'))}<td>{'yes' if r.get('agrees') else 'no' if r.get('agrees') is False else ''}"
+        "</td></tr>"
+        for r in rows
+    )
+    return (
+        "<h4>On the wire: stored versus presented</h4><table><thead><tr><th>Endpoint</th><th>Stored</th>"
+        f"<th>Presented</th><th>Same</th></tr></thead><tbody>{body}</tbody></table>"
+    )
+
+
 def _server(server: dict[str, Any]) -> str:
     title = server["name"] + (f" ({server['fqdn']})" if server.get("fqdn") else "")
     parts = []
@@ -273,6 +296,7 @@ def _server(server: dict[str, Any]) -> str:
         parts.append(f'<p class="failed">Task failed: {_e(error["task"])}: {_e(error["msg"])}</p>')
     parts.extend(_finding(f) for f in server["findings"])
     parts.append(_certificates(server["certificates"]))
+    parts.append(_wire(server.get("wire") or []))
     for diff in server["diffs"]:
         parts.append(
             f"<h4>Changed by {_e(diff['task'])}</h4><pre>--- before\n{_e(diff.get('before'))}\n"

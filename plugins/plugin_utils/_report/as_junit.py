@@ -26,6 +26,7 @@ PROBE_CODES = (
     "name_not_covered",
     "starttls_not_offered",
     "chain_invalid",
+    "restart_pending",
 )
 CHECKED_CODES: dict[str, tuple[str, ...]] = {
     "cert_compliance": tuple(CODES),

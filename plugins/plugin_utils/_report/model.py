@@ -38,6 +38,11 @@ _KEPT_KEYS = (
     "host",
     "certificates",
     "msg",
+    # smtp_tls_probe: what the wire showed, beside what the store would present.
+    "endpoint",
+    "protocol",
+    "chain",
+    "stored",
 )
 
 STATUS_ORDER = ("unreachable", "failed", "drifting", "compliant")
@@ -164,6 +169,32 @@ class ServerRecord:
                 return value
         return None
 
+    def wire(self) -> list[dict[str, Any]]:
+        """Per probed endpoint, "stored" (what the store would present) beside "presented" (what the wire showed)."""
+        rows = []
+        for run in self.latest():
+            if run.module != "smtp_tls_probe" or not run.result.get("endpoint"):
+                continue
+            chain = [c for c in run.result.get("chain") or [] if isinstance(c, dict)]
+            presented = {
+                "certificate": chain[0].get("thumbprint") if chain else None,
+                "chain": [c.get("thumbprint") for c in chain[1:] if not c.get("is_self_signed")],
+            }
+            stored = run.result.get("stored")
+            stored = (
+                {"certificate": stored.get("certificate"), "chain": list(stored.get("chain") or [])} if stored else None
+            )
+            rows.append(
+                {
+                    "protocol": run.result.get("protocol") or "SMTP",
+                    "endpoint": run.result["endpoint"],
+                    "stored": stored,
+                    "presented": presented,
+                    "agrees": None if stored is None else stored == presented,
+                }
+            )
+        return rows
+
     def to_dict(self) -> dict[str, Any]:
         host = self._last_key("host") or {}
         applied = [run for run in self.checks if run.applied]
@@ -189,6 +220,7 @@ class ServerRecord:
             "errors": errors,
             "findings": self.findings(),
             "certificates": redact(self._last_key("certificates") or []),
+            "wire": self.wire(),
             "applied": [redact(step) for run in applied for step in run.result.get("applied") or []],
             "backups": redact(backups),
             "diffs": redact(diffs),

@@ -16,12 +16,18 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.analys
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.desired_state import DesiredState
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.snapshot import Snapshot
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.plan.diff_view import state_diff
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.plan.restarts import restart_needed
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.plan.simulate import apply_plan
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.action_base import ModuleFailure
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.channel import guard_secrets
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.kept_backups import (
     journal_pending_backups,
     keep_backups,
+)
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.restart_plan import (
+    plan_restarts,
+    presentation,
+    with_restarts,
 )
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.staged_check import staged_findings
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._wire.agent_calls import (
@@ -105,6 +111,7 @@ def run_compliance(
     clock: Clock = utc_now,
     staged: tuple[str, ...] = (),
     channel: tuple[str | None, str] = (None, "warn"),
+    restart_services: str = "never",
 ) -> dict[str, Any]:
     """``channel``: why the connection would expose secrets (None: it would not), and the policy (warn | fail)."""
     before = read_snapshot(connection, host)
@@ -115,18 +122,22 @@ def run_compliance(
         add_staged_findings(result, staged_findings(before, desired, staged, now))
     if analysis.blockers:
         raise _blocked(analysis, host, result)
-    if not analysis.plan:
+    restarts = plan_restarts(restart_services, before, analysis.plan, now)
+    plan = [*analysis.plan, *restarts.steps]
+    result["plan"] = result["plan"] + [step.to_display() for step in restarts.steps]
+    result["presentation"] = presentation(before, now)
+    if not plan:
         if not check_mode and not analysis.compliant:
             raise _unfixable(analysis.to_dict()["findings"], host, {**result, "changed": False})
         return {**result, "changed": False}
     if check_mode:
         if diff_mode:
-            result["diff"] = state_diff(before, apply_plan(before, analysis.plan), host)
+            result["diff"] = with_restarts(state_diff(before, apply_plan(before, plan), host), restarts.steps)
         return {**result, "changed": True}
 
-    guard_secrets(analysis.plan, host, *channel, result)
-    journal_pending_backups(analysis.plan, host, local_backup_directory)
-    outcome = apply_steps(connection, host, analysis.plan, read_after=True)
+    guard_secrets(plan, host, *channel, result)
+    journal_pending_backups(plan, host, local_backup_directory)
+    outcome = apply_steps(connection, host, plan, read_after=True)
     result["applied"] = public_results(outcome)
     result["changed"] = outcome.changed
     result["backups"] = keep_backups(outcome, host, local_backup_directory, result)
@@ -137,8 +148,13 @@ def run_compliance(
     result["findings_after"] = verified.to_dict()["findings"]
     result["compliant"] = verified.compliant
     result["certificates"] = certificate_summary(after, now)
+    result["presentation"] = presentation(after, now)
     if diff_mode:
-        result["diff"] = state_diff(before, after, host)
+        result["diff"] = with_restarts(state_diff(before, after, host), restarts.steps)
     if not verified.compliant:
         raise _unfixable(result["findings_after"], host, result)
+    if restarts.pending and outcome.changed:
+        # The store is right; the wire follows only when the services restart (the probes then say
+        # restart_pending). A warning: the apply itself did what it was asked.
+        result["findings_after"].append(restart_needed(restarts.pending, host).to_dict())
     return result

@@ -160,7 +160,7 @@ def apply_step(snapshot: Snapshot, step: Step) -> Snapshot:
         return _set_hybrid(snapshot, params)
     if action == "set_iis_binding":
         return _set_iis_binding(snapshot, params)
-    if action in ("backup", "set_protocol_logging"):
+    if action in ("backup", "set_protocol_logging", "restart_service"):
         return snapshot  # no change to what the engine reads
     if action == "remove":
         return _remove(snapshot, params)

@@ -9,7 +9,7 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.checks
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.findings import CODES
 
 # Emitted by the evidence readers (TLS probe, protocol logs), not by a check over a snapshot.
-EVIDENCE_ONLY = {"starttls_not_offered", "tls_failure_logged"}
+EVIDENCE_ONLY = {"starttls_not_offered", "tls_failure_logged", "restart_pending", "restart_needed"}
 
 
 def test_every_engine_code_has_a_check() -> None:
