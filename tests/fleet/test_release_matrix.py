@@ -32,7 +32,9 @@ PLAYBOOKS = {
     "nightly.yml": "- name: Nightly certificate check\n  hosts: exchange\n  gather_facts: false\n"
     "  roles:\n    - role: certwarden.exchange.compliance\n",
     "gate.yml": "- name: Pre-renewal gate\n  ansible.builtin.import_playbook: certwarden.exchange.gate\n",
-    "remediate.yml": "- name: Remediate\n  ansible.builtin.import_playbook: certwarden.exchange.remediate\n",
+    # The services restart where the change needs it, so that the re-check sees the fix on the wire too.
+    "remediate.yml": "- name: Remediate\n  ansible.builtin.import_playbook: certwarden.exchange.remediate\n"
+    "  vars:\n    certwarden_restart_services: when_needed\n",
 }
 
 
