@@ -77,3 +77,20 @@ def test_apply_reports_the_server_as_read_after_its_steps(lab_factory: Any, tmp_
     keyless = lab.record["hosts"]["EX02"]["thumbprints"]["keyless_copy"]
     assert keyless not in {c["thumbprint"] for c in result["certificates"]}
     assert "duplicate_certificate" not in {f["code"] for f in result["findings_after"]}
+
+
+def test_a_failed_read_after_the_steps_costs_one_more_command_not_the_verification(
+    lab_factory: Any, tmp_path: Path
+) -> None:
+    """When the agent's read after the steps fails, the steps' results still count and a read of its own verifies."""
+    lab = lab_factory("duplicate-no-key")
+    (lab.host_dir("EX02") / "faults.json").write_text(json.dumps({"fail_read_after": True, "once": True}))
+    log = RequestLog(lab)
+    apply = run_playbook(compliance_play(tmp_path / "backups"), lab.inventory_path, tmp_path / "apply", limit="EX02")
+    assert apply.rc == 0, apply.output
+    result = apply.results(COMPLIANCE_TASK)["EX02"]
+    assert result["compliant"] is True and result["changed"] is True
+    keyless = lab.record["hosts"]["EX02"]["thumbprints"]["keyless_copy"]
+    assert [b["thumbprint"] for b in result["backups"]] == [keyless]
+    # The fault fails the read at the stores, before Exchange loads (as the agent reads the stores first).
+    assert log.take()["EX02"] == (["read", "apply", "read"], 2)

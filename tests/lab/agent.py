@@ -168,8 +168,9 @@ def op_read(host: HostState, options: dict[str, Any], hooks: StepHooks) -> dict[
 class StepHooks:
     """What the serving side hooks into one agent invocation.
 
-    Where fault injection may interrupt an apply (1-based step numbers), and what
-    happens when the agent loads the Exchange cmdlets: once per invocation, as the
+    Where fault injection may interrupt an apply (1-based step numbers), whether the
+    read after an apply's steps fails (``fail_read_after``), and what happens when
+    the agent loads the Exchange cmdlets: once per invocation, as the
     agent's ``Import-Exchange`` returns at once when the cmdlets are already there,
     and only on a host where they load.
     """
@@ -180,7 +181,9 @@ class StepHooks:
         drop_after_step: int | None = None,
         on_exchange_load: Callable[[ExchangeLoad], None] | None = None,
         logon_can_delegate: bool = False,
+        fail_read_after: bool = False,
     ) -> None:
+        self.fail_read_after = fail_read_after
         self.drop_before_step = drop_before_step
         self.drop_after_step = drop_after_step
         self.on_exchange_load = on_exchange_load
@@ -248,6 +251,8 @@ def op_apply(host: HostState, options: dict[str, Any], hooks: StepHooks) -> dict
     # As the agent does: a fresh read in the same invocation (its SMTP session is the one this call
     # logs); a failure of the read keeps the steps' results.
     try:
+        if hooks.fail_read_after:
+            raise RequestError("access_denied", "Access is denied.")
         return {**outcome, "after": op_read(host, {}, hooks), "after_error": None}
     except RequestError as exc:
         return {**outcome, "after": None, "after_error": {"category": exc.category, "message": exc.message}}

@@ -448,12 +448,16 @@ class WsmanHandler(AuthGate, PsrpActions, BaseHTTPRequestHandler):
         drops = (None, None)
         if operation == "apply":
             drops = (faults.get("drop_before_step", operation), faults.get("drop_after_step", operation))
+        fail_read_after = bool(operation == "apply" and faults.get("fail_read_after", operation))
+        if fail_read_after:
+            faults.fired()
         with self.server.lock:
             shell = self.server.shells.get(command.shell_id)
         hooks = StepHooks(
             *drops,
             on_exchange_load=lambda load: self._load_exchange(command, load),
             logon_can_delegate=bool(shell and shell.logon_can_delegate),
+            fail_read_after=fail_read_after,
         )
         host = HostState(self.server.host_dir)
         if faults.get("bind_before_apply", operation) and operation == "apply":
