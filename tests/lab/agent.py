@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from tests.lab import listeners
 from tests.lab.exchange_oracle import root_ca_type, status_of, trust_pool
 from tests.lab.exchange_shell import ExchangeLoad, load_exchange
 from tests.lab.observer import observe
@@ -226,6 +227,7 @@ def op_apply(host: HostState, options: dict[str, Any], hooks: StepHooks) -> dict
     results: list[dict[str, Any]] = []
     failed = False
     completed = 0
+    listeners.before_change(host.dir)
     observe(host, 0, None)
     for number, step in enumerate(steps, start=1):
         base = {"id": step.get("id"), "action": step["action"], "message": None, "data": None}

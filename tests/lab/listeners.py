@@ -7,7 +7,12 @@ every host when it starts: each service starts then. ``restart_service``
 (the agent's step) starts it again from the stores as they are now.
 
 Listeners cost two listening sockets per host; connections are served on
-short-lived threads, so an idle fleet costs no threads.
+short-lived threads, so an idle fleet costs no threads. The services of a host
+load their credentials lazily, at the first of: a connection to a listener, an
+``apply`` (before its first step changes anything), a restart. Until then the
+stores are as they were at boot (only a hand edit of the folder can change
+them), so the result is the same as loading at boot, without a fleet of 1,000
+hosts paying for it when it starts.
 """
 
 from __future__ import annotations
@@ -68,6 +73,7 @@ class HostServices:
     def __init__(self, host_dir: Path) -> None:
         self.host_dir = host_dir
         self.run_dir = host_dir.parent.parent / "run" / host_dir.name
+        self.record = self.run_dir / SERVICES_FILE
         self.lock = threading.Lock()
         self.loaded: dict[str, LoadedService] = {}
         self.smtp = _listen()
@@ -85,10 +91,15 @@ class HostServices:
         loaded = LoadedService(credential, _context(self.run_dir, service, credential), now.isoformat())
         with self.lock:
             self.loaded[service] = loaded
-            record = read_json(self.host_dir / SERVICES_FILE, {}) or {}
+            record = read_json(self.record, {}) or {}
             record[service] = credential.describe(loaded.started_utc)
-            write_json(self.host_dir / SERVICES_FILE, record)
+            write_json(self.record, record)
         return loaded
+
+    def boot(self) -> None:
+        """Load every service not loaded yet: what it would have loaded when the machine booted."""
+        for name in SERVICES:
+            self.service(name)
 
     def service(self, name: str) -> LoadedService:
         with self.lock:
@@ -123,15 +134,18 @@ def restart(host_dir: Path, service: str) -> dict[str, Any]:
     if service not in SERVICES:
         raise ValueError(service)
     services = _RUNNING.get(host_dir.resolve())
-    if services is None:  # listeners off: record the start, nothing listens
-        host = HostState(host_dir)
+    if services is None:  # listeners off: nothing listens, nothing to reload
         now = _now()
-        described = credential_for(host, service, now).describe(now.isoformat())
-        record = read_json(host_dir / SERVICES_FILE, {}) or {}
-        record[service] = described
-        write_json(host_dir / SERVICES_FILE, record)
-        return described
+        return credential_for(HostState(host_dir), service, now).describe(now.isoformat())
+    services.boot()
     return services.start(service).credential.describe(services.loaded[service].started_utc)
+
+
+def before_change(host_dir: Path) -> None:
+    """An apply is about to change the host: services not loaded yet load what the machine booted with."""
+    services = _RUNNING.get(host_dir.resolve())
+    if services is not None:
+        services.boot()
 
 
 def accept(services: HostServices, listener: socket.socket) -> None:

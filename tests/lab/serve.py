@@ -21,7 +21,7 @@ from types import FrameType
 import spnego.tls
 
 from tests.lab import kdc
-from tests.lab.listeners import SERVICES, HostServices, accept, register
+from tests.lab.listeners import HostServices, accept, register
 from tests.lab.state import read_json, write_json
 from tests.lab.transports import ntlm_user_file
 from tests.lab.wsman import HostEndpoint
@@ -69,10 +69,8 @@ def _start_kdc(lab_dir: Path, lab: dict) -> subprocess.Popen[bytes] | None:
 
 
 def _boot(host_dir: Path) -> HostServices:
-    """Bind the host's SMTP and HTTPS listeners and start its services (the machine boots with the lab)."""
+    """Bind the host's SMTP and HTTPS listeners; its services load their credentials lazily (listeners.py)."""
     services = HostServices(host_dir)
-    for name in SERVICES:
-        services.start(name)
     register(services)
     return services
 
