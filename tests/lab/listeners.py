@@ -211,7 +211,7 @@ def _serve_smtp(services: HostServices, conn: socket.socket) -> None:
     channel.sendall(f"220 {fqdn} Microsoft ESMTP MAIL Service ready at {stamp}\r\n".encode())
     lines = _Lines(channel)
     secured = False
-    for _ in range(_MAX_COMMANDS):
+    for _command in range(_MAX_COMMANDS):
         raw = lines.line()
         if raw is None:
             return

@@ -141,7 +141,7 @@ def build_chain(host: HostState, leaf: StoredCert) -> tuple[StoredCert, ...]:
     ]
     chain: list[StoredCert] = []
     current = leaf.cert
-    for _ in range(_MAX_DEPTH):
+    for _depth in range(_MAX_DEPTH):
         if current.issuer == current.subject:
             break
         issuers = [c for c in pool if c.cert.subject == current.issuer and c.cert != current]
