@@ -20,7 +20,7 @@ from pypsrp.wsman import WSMan
 from tests.lab import LabHandle
 from tests.lab.client import LabClient
 from tests.support.playbook import run_playbook
-from tests.support.transport_lab import BOOTSTRAP_READS_BYTES, controller_env, log_entries
+from tests.support.transport_lab import controller_env, log_entries
 
 pytestmark = [pytest.mark.lab]
 FACTS_TASK = "facts"
@@ -59,10 +59,7 @@ def test_a_runspace_pool_runs_pipelines_with_output_errors_and_input(transport_l
         bootstrap.add_script(BOOTSTRAP + "\nexit $LASTEXITCODE")
         request = {"agent_version": "1", "operation": "read", "options": {}}
         output = bootstrap.invoke(input=agent_stdin(request, TEST_AGENT).splitlines())
-        if BOOTSTRAP_READS_BYTES:
-            assert output[0] == "<<<CERTWARDEN-BEGIN>>>" and output[-1] == "<<<CERTWARDEN-END>>>", output[:3]
-        else:  # [string] of a byte[] is its numbers: the agent text never reaches ScriptBlock.Create
-            assert "is not recognized" in str(bootstrap.streams.error[0])
+        assert output[0] == "<<<CERTWARDEN-BEGIN>>>" and output[-1] == "<<<CERTWARDEN-END>>>", output[:3]
     pipelines = [e for e in log_entries(transport_lab, "via-psrp") if e["action"] == "command" and e.get("psrp")]
     assert len(pipelines) >= 3 and {e["mechanism"] for e in pipelines} == {"ntlm"}
 
@@ -78,9 +75,6 @@ def _facts(run: Any, host: str) -> dict[str, Any]:
     return facts
 
 
-@pytest.mark.xfail(
-    not BOOTSTRAP_READS_BYTES, reason="the agent bootstrap does not decode pypsrp's byte[] input yet", strict=True
-)
 def test_psrp_and_winrm_read_the_same_facts_from_the_same_host(transport_lab: LabHandle, tmp_path: Path) -> None:
     play = [
         {

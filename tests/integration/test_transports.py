@@ -23,12 +23,9 @@ from tests.lab.client import LabClient
 from tests.lab.transports import BY_NAME, TRANSPORT_GROUPS, TRANSPORT_HOSTS
 from tests.support.lab_plays import COMPLIANCE_TASK, compliance_play
 from tests.support.playbook import REPO, run_playbook
-from tests.support.transport_lab import BOOTSTRAP_READS_BYTES, controller_env, log_entries, run_ansible
+from tests.support.transport_lab import controller_env, log_entries, run_ansible
 
 pytestmark = [pytest.mark.lab]
-XFAIL_PSRP = pytest.mark.xfail(
-    not BOOTSTRAP_READS_BYTES, reason="the agent bootstrap does not decode pypsrp's byte[] input yet", strict=True
-)
 MECHANISMS = ("basic", "ntlm", "kerberos", "credssp")
 # How each client library reports a 401 whose offers do not include its scheme, or that refuses its token.
 # (requests_ntlm raises PermissionError when the 401 to its NEGOTIATE message carries no challenge.)
@@ -41,7 +38,7 @@ REFUSED = (
 
 @pytest.mark.parametrize(
     "group",
-    [pytest.param(g, marks=XFAIL_PSRP) if g == "transport_psrp" else g for g in TRANSPORT_GROUPS],
+    list(TRANSPORT_GROUPS),
 )
 def test_cert_facts_succeeds_for_every_transport_group(group: str, transport_lab: LabHandle) -> None:
     completed = run_ansible(transport_lab, group, "certwarden.exchange.cert_facts")
@@ -127,7 +124,7 @@ def test_the_lab_records_whether_each_logon_can_delegate(transport_lab: LabHandl
         assert entries and {e["can_delegate"] for e in entries} == {can_delegate}, (host, entries)
 
 
-@pytest.mark.parametrize("connection", ["winrm", pytest.param("psrp", marks=XFAIL_PSRP)])
+@pytest.mark.parametrize("connection", ["winrm", "psrp"])
 def test_apply_then_recheck_converges_on_every_transport_host(
     connection: str, transport_lab: LabHandle, tmp_path: Path
 ) -> None:

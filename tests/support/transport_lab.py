@@ -9,16 +9,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ansible_collections.certwarden.exchange.plugins.plugin_utils._wire.transport import BOOTSTRAP
 from tests.lab import LabHandle
 from tests.lab.kdc import kdc_files
 from tests.support.playbook import REPO
 
 ANSIBLE = str(Path(sys.executable).with_name("ansible"))
-# pypsrp hands the agent's stdin to the bootstrap as byte[] input objects; a bootstrap that only casts
-# them with [string] gets the byte values as numbers (docs/lab.md, "PSRP"). Until the bootstrap decodes
-# byte[], the PSRP runs are expected to fail, exactly as they would on Windows.
-BOOTSTRAP_READS_BYTES = "-is [byte[]]" in BOOTSTRAP
 
 
 def controller_env(lab: LabHandle) -> dict[str, str]:
