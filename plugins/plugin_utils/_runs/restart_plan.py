@@ -25,9 +25,9 @@ class RestartPlan:
 
 
 def plan_restarts(mode: str, before: Snapshot, plan: Sequence[Step], now: dt.datetime) -> RestartPlan:
-    after = apply_plan(before, plan)
-    planned = planned_restarts(mode, before, after, now)
-    needed = restarts_needed(before, after, now) if plan else {}
+    # Predicting what each service presents builds chains for both states: once per run, shared by both answers.
+    needed = restarts_needed(before, apply_plan(before, plan), now) if plan else {}
+    planned = planned_restarts(mode, before, needed)
     return RestartPlan(restart_steps(planned, plan), {s: r for s, r in needed.items() if s not in planned})
 
 

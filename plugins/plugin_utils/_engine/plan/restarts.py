@@ -124,15 +124,15 @@ def all_services(snapshot: Snapshot) -> dict[str, str]:
     return {service: "restart_services is always" for service in services}
 
 
-def planned_restarts(mode: str, before: Snapshot, after: Snapshot, now: dt.datetime) -> dict[str, str]:
-    """The restarts ``mode`` asks for: none, those the change needs, or every service."""
+def planned_restarts(mode: str, before: Snapshot, needed: Mapping[str, str]) -> dict[str, str]:
+    """The restarts ``mode`` asks for: none, those the change needs (``restarts_needed``), or every service."""
     if mode not in MODES:
         raise ValueError(f"restart_services {mode!r}: choose one of {', '.join(MODES)}")
     if mode == "never":
         return {}
     if mode == "always":
         return all_services(before)
-    return restarts_needed(before, after, now)
+    return dict(needed)
 
 
 def restart_steps(restarts: Mapping[str, str], plan: Sequence[Step]) -> list[Step]:

@@ -40,9 +40,9 @@ def test_a_binding_moved_restarts_iis_only(pki: TestPki) -> None:
 def test_nothing_presented_changes_nothing_restarts(pki: TestPki) -> None:
     state = bound_to(pki, pki.renewed)
     assert restarts_needed(state, state, pki.now) == {}
-    assert planned_restarts("when_needed", state, state, pki.now) == {}
-    assert planned_restarts("never", state, state, pki.now) == {}
-    assert list(planned_restarts("always", state, state, pki.now)) == [*SMTP, "W3SVC"]
+    assert planned_restarts("when_needed", state, restarts_needed(state, state, pki.now)) == {}
+    assert planned_restarts("never", state, {}) == {}
+    assert list(planned_restarts("always", state, {})) == [*SMTP, "W3SVC"]
 
 
 def test_restart_steps_follow_the_plan_and_refuse_an_unknown_mode(pki: TestPki) -> None:
@@ -50,4 +50,4 @@ def test_restart_steps_follow_the_plan_and_refuse_an_unknown_mode(pki: TestPki) 
     steps = restart_steps({"W3SVC": "why"}, [])
     assert [(s.id, s.action, dict(s.params)) for s in steps] == [(1, "restart_service", {"service": "W3SVC"})]
     with pytest.raises(ValueError, match="restart_services 'sometimes'"):
-        planned_restarts("sometimes", state, state, pki.now)
+        planned_restarts("sometimes", state, {})
