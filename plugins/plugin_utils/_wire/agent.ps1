@@ -116,15 +116,23 @@ function Find-Certificate($Store, [string]$Thumbprint) {
     }
 }
 
-# $null when there is no key or its export policy cannot be read.
-function Get-KeyExportable($Certificate) {
+function Get-PrivateKey($Certificate) {
     if (-not $Certificate.HasPrivateKey) { return $null }
     try {
         $key = [System.Security.Cryptography.X509Certificates.RSACertificateExtensions]::GetRSAPrivateKey($Certificate)
         if ($null -eq $key) {
             $key = [System.Security.Cryptography.X509Certificates.ECDsaCertificateExtensions]::GetECDsaPrivateKey($Certificate)
         }
-        if ($null -eq $key) { return $null }
+        return $key
+    }
+    catch { return $null }
+}
+
+# $null when there is no key or its export policy cannot be read.
+function Get-KeyExportable($Certificate) {
+    $key = Get-PrivateKey $Certificate
+    if ($null -eq $key) { return $null }
+    try {
         if ($key -is [System.Security.Cryptography.ICspAsymmetricAlgorithm]) {
             return [bool]$key.CspKeyContainerInfo.Exportable
         }
@@ -728,18 +736,6 @@ function Get-LostBindings($Certificate, $Others) {
         $members = @(Get-StringList $hybrid.SendingTransportServers) + @(Get-StringList $hybrid.ReceivingTransportServers)
         if ($members -contains $server) { 'the hybrid configuration' }
     }
-}
-
-function Get-PrivateKey($Certificate) {
-    if (-not $Certificate.HasPrivateKey) { return $null }
-    try {
-        $key = [System.Security.Cryptography.X509Certificates.RSACertificateExtensions]::GetRSAPrivateKey($Certificate)
-        if ($null -eq $key) {
-            $key = [System.Security.Cryptography.X509Certificates.ECDsaCertificateExtensions]::GetECDsaPrivateKey($Certificate)
-        }
-        return $key
-    }
-    catch { return $null }
 }
 
 function Get-KeyName($Key) {
