@@ -9,12 +9,11 @@ builds a lab from a folder of them (docs/rollout.md, "Rehearse on a twin").
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.errors import InputError
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.private_file import write_private_file
 
 FORMAT = "certwarden.exchange.cert_facts/1"
 
@@ -29,12 +28,6 @@ def save_read(folder: str, host: str, read: dict[str, Any], saved_utc: str) -> s
     if "/" in host or host in ("", ".", ".."):
         raise InputError(f"option save_to: the inventory name {host!r} cannot name a file")
     document = {"format": FORMAT, "inventory_hostname": host, "saved_utc": saved_utc, "read": read}
-    handle, temp = tempfile.mkstemp(dir=target_dir, prefix=f".{host}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump(document, out, indent=1, sort_keys=True)
-        os.replace(temp, target_dir / f"{host}.json")
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-    return str(target_dir / f"{host}.json")
+    path = target_dir / f"{host}.json"
+    write_private_file(path, json.dumps(document, indent=1, sort_keys=True).encode("utf-8"))
+    return str(path)

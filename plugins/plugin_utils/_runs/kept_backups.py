@@ -22,7 +22,7 @@ from typing import Any
 
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.plan.steps import Step
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.action_base import ModuleFailure
-from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.controller_files import write_private_file
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.private_file import write_private_file
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._wire.agent_calls import ApplyOutcome
 
 MANIFEST = "manifest.json"

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.controller_files import write_private_file
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.private_file import write_private_file
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._wire.exchange_credential import credential_for
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._wire.transport import AgentError, run_agent
 

@@ -40,7 +40,7 @@ def test_runs_sharing_a_local_directory_keep_every_entry(tmp_path: Path) -> None
 _WRITE_UNDER_A_SIZE_LIMIT = """
 import resource, sys
 from pathlib import Path
-from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.controller_files import write_private_file
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.private_file import write_private_file
 resource.setrlimit(resource.RLIMIT_FSIZE, (4096, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
 try:
     write_private_file(Path(sys.argv[1]), b"x" * 10000)
