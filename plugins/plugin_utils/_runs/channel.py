@@ -14,35 +14,29 @@ from typing import Any
 
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.plan.steps import Step
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.action_base import ModuleFailure
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._wire.connection_options import connection_option
 
 # pywinrm / pypsrp encrypt the message itself over HTTP with these authentications (message_encryption auto).
 _ENCRYPTING_AUTH = ("ntlm", "kerberos", "credssp", "negotiate")
 
 
-def _option(connection: Any, name: str) -> Any:
-    try:
-        return connection.get_option(name)
-    except (KeyError, AttributeError):
-        return None
-
-
 def _extra(connection: Any, name: str) -> Any:
-    extras = _option(connection, "_extras") or {}
+    extras = connection_option(connection, "_extras") or {}
     return extras.get(name) if isinstance(extras, dict) else None
 
 
 def channel_risk(connection: Any) -> str | None:
     """Why this connection would expose secrets, or None when it does not (winrm and psrp)."""
     if getattr(connection, "transport", None) in ("psrp", "ansible.builtin.psrp"):
-        scheme = str(_option(connection, "protocol") or "https")
-        validation = str(_option(connection, "cert_validation") or "validate")
-        auth = [str(_option(connection, "auth") or "negotiate")]
-        encryption = str(_option(connection, "message_encryption") or "auto")
+        scheme = str(connection_option(connection, "protocol") or "https")
+        validation = str(connection_option(connection, "cert_validation") or "validate")
+        auth = [str(connection_option(connection, "auth") or "negotiate")]
+        encryption = str(connection_option(connection, "message_encryption") or "auto")
     else:
-        port = _option(connection, "port")
-        scheme = str(_option(connection, "scheme") or ("http" if port == 5985 else "https"))
+        port = connection_option(connection, "port")
+        scheme = str(connection_option(connection, "scheme") or ("http" if port == 5985 else "https"))
         validation = str(_extra(connection, "ansible_winrm_server_cert_validation") or "validate")
-        auth = _option(connection, "transport") or ["basic"]
+        auth = connection_option(connection, "transport") or ["basic"]
         auth = [str(a) for a in (auth if isinstance(auth, list) else str(auth).split(","))]
         encryption = str(_extra(connection, "ansible_winrm_message_encryption") or "auto")
     if scheme == "http" and (encryption == "never" or not any(a.strip() in _ENCRYPTING_AUTH for a in auth)):

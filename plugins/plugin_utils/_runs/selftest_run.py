@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.private_file import write_private_file
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._wire.connection_options import connection_option
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._wire.exchange_credential import credential_for
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._wire.transport import AgentError, run_agent
 
@@ -40,12 +41,10 @@ MIN_POWERSHELL = (5, 1)
 
 def logon_can_delegate(connection: Any, logon: dict[str, Any]) -> bool:
     """Basic and CredSSP hand the server the password, Kerberos with delegation a forwarded ticket (docs/windows.md)."""
-    options: dict[str, Any] = {}
-    for name in ("transport", "auth", "kerberos_delegation", "negotiate_delegate"):
-        try:
-            options[name] = connection.get_option(name)
-        except Exception:
-            options[name] = None
+    options = {
+        name: connection_option(connection, name)
+        for name in ("transport", "auth", "kerberos_delegation", "negotiate_delegate")
+    }
     transports = options["transport"] if isinstance(options["transport"], list) else [options["transport"]]
     mechanisms = {str(m).lower() for m in [*transports, options["auth"]] if m}
     delegated_kerberos = bool(options["kerberos_delegation"] or options["negotiate_delegate"]) and bool(

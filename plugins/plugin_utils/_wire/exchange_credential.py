@@ -18,6 +18,8 @@ from typing import Any
 
 from ansible.errors import AnsibleError
 
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._wire.connection_options import connection_option
+
 VARIABLE = "certwarden_exchange_credential"
 # Set on the connection object by the action plugin, read by run_agent.
 _ATTRIBUTE = "_certwarden_exchange_credential"
@@ -42,10 +44,7 @@ def remember(connection: Any, credential: dict[str, str] | None) -> None:
 
 
 def _option(connection: Any, name: str) -> str | None:
-    try:
-        value = connection.get_option(name)
-    except (AttributeError, KeyError, AnsibleError):
-        return None
+    value = connection_option(connection, name)
     return value if isinstance(value, str) and value else None
 
 
