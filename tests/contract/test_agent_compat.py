@@ -189,3 +189,29 @@ def test_every_exchange_and_iis_cmdlet_call_stops_on_error() -> None:
         if EXCHANGE_AND_IIS.match(c.name) and c.name.casefold() not in own and "ErrorAction" not in c.parameters
     ]
     assert lacking == []
+
+
+def _script_list(text: str, variable: str) -> list[str]:
+    """The string literals of the ``$variable = @(...)`` array at the top of a script."""
+    match = re.search(rf"^\${variable} = @\((.*?)\)$", text, flags=re.MULTILINE | re.DOTALL)
+    assert match, f"${variable} is not assigned an array literal"
+    return re.findall(r"'([^']+)'", match.group(1))
+
+
+def test_the_remote_session_imports_every_exchange_cmdlet_the_agent_calls() -> None:
+    """Import-PSSession -CommandName imports only $ExchangeCmdlets: any other call is 'not recognized' there."""
+    agent = load_agent_script()
+    imported = set(_script_list(agent, "ExchangeCmdlets"))
+    called = {c.name for c in calls(agent) if c.name in FACTS["exchange"]}
+    assert called <= imported, sorted(called - imported)
+    assert imported <= called, f"imported but never called: {sorted(imported - called)}"
+    assert set(_script_list(agent, "ExchangeReadCmdlets")) <= imported
+
+
+def test_the_lab_and_the_examples_know_the_agents_exchange_cmdlets() -> None:
+    from tests.contract.make_examples import EXCHANGE_CMDLETS
+    from tests.lab.exchange_shell import AGENT_CMDLETS
+
+    imported = _script_list(load_agent_script(), "ExchangeCmdlets")
+    assert sorted(AGENT_CMDLETS) == sorted(imported)
+    assert sorted(EXCHANGE_CMDLETS) == sorted(imported)
