@@ -77,3 +77,14 @@ def test_a_sealed_request_is_answered_sealed_and_a_damaged_one_is_refused(transp
     assert refused.status_code == 400
     actions = [e["action"] for e in log_entries(transport_lab, "via-ntlm")[before:]]
     assert actions == ["undecryptable"]
+
+
+def test_an_unsealed_body_over_http_is_refused_where_allow_unencrypted_is_false(transport_lab: LabHandle) -> None:
+    """Windows' default AllowUnencrypted = false: an authenticated but plain body over HTTP gets a 500, nothing runs."""
+    assert transport_lab.host_info("via-ntlm")["auth"]["allow_unencrypted"] is False
+    session, url, _context = _authenticated(transport_lab)
+    before = len(log_entries(transport_lab, "via-ntlm"))
+    refused = session.post(url, data=IDENTIFY, headers={"Content-Type": "application/soap+xml;charset=UTF-8"})
+    assert refused.status_code == 500 and refused.content == b""
+    actions = [e["action"] for e in log_entries(transport_lab, "via-ntlm")[before:]]
+    assert actions == ["unencrypted_refused"]

@@ -154,3 +154,15 @@ def test_make_lab_writes_every_transport_group_next_to_exchange(transport_lab: L
     wanted = {"transport_basic", "transport_ntlm", "transport_kerberos", "transport_credssp"}
     assert set(groups) == wanted | {"transport_https", "transport_psrp"}
     assert all(groups[group]["hosts"] for group in groups)
+
+
+def test_ntlm_over_http_without_message_encryption_is_refused_and_runs_nothing(transport_lab: LabHandle) -> None:
+    """The host keeps Windows' AllowUnencrypted = false: ansible's winrm with encryption off cannot run anything."""
+    before = len(log_entries(transport_lab, "via-ntlm"))
+    completed = run_ansible(
+        transport_lab, "via-ntlm", "certwarden.exchange.cert_facts", "-e", "ansible_winrm_message_encryption=never"
+    )
+    assert completed.returncode != 0
+    assert "500" in completed.stdout, completed.stdout[-3000:]
+    actions = [e["action"] for e in log_entries(transport_lab, "via-ntlm")[before:]]
+    assert "unencrypted_refused" in actions and "command" not in actions, actions

@@ -36,6 +36,8 @@ def _host_info(host_dir: Path) -> dict[str, Any]:
     info.setdefault("fqdn", f"{info['computer_name'].lower()}.contoso.com")
     info.setdefault("exchange", True)
     info.setdefault("auth", {"user": USER, "password": LAB_PASSWORD})
+    # Served over HTTP: Basic there means the admin set AllowUnencrypted = true (docs/lab.md).
+    info["auth"].setdefault("allow_unencrypted", "basic" in (info["auth"].get("mechanisms") or ["basic"]))
     info["scheme"] = "http"
     info["port"] = 0
     return info

@@ -263,7 +263,13 @@ def _write_host(
             "exchange": True,
             "exchange_version": spec.exchange_version,
             "os": spec.os,
-            "auth": {"user": USER, "password": password, "mechanisms": list(mechanisms)},
+            "auth": {
+                "user": USER,
+                "password": password,
+                "mechanisms": list(mechanisms),
+                # Basic over HTTP works only where the admin set AllowUnencrypted = true (docs/lab.md).
+                "allow_unencrypted": scheme == "http" and "basic" in mechanisms,
+            },
             "port": 0,
             "scheme": scheme,
         },

@@ -53,6 +53,8 @@ class AuthSettings:
     password: str
     mechanisms: tuple[str, ...] = ("basic",)
     spn_host: str = ""
+    # WinRM's service setting AllowUnencrypted (default false): whether a body may travel unsealed over HTTP.
+    allow_unencrypted: bool = False
 
     @classmethod
     def from_host(cls, auth: dict, fqdn: str) -> AuthSettings:
@@ -60,7 +62,10 @@ class AuthSettings:
         unknown = set(mechanisms) - set(MECHANISMS)
         if unknown:
             raise ValueError(f"host.json auth.mechanisms: unknown {sorted(unknown)}; known {MECHANISMS}")
-        return cls(str(auth["user"]), str(auth["password"]), mechanisms, fqdn)
+        allow_unencrypted = auth.get("allow_unencrypted", False)
+        if not isinstance(allow_unencrypted, bool):
+            raise ValueError(f"host.json auth.allow_unencrypted: {allow_unencrypted!r} is not true or false")
+        return cls(str(auth["user"]), str(auth["password"]), mechanisms, fqdn, allow_unencrypted)
 
 
 @dataclass

@@ -58,6 +58,12 @@ class AuthGate:
         if not body:  # the empty POST that opens an authenticated (and encrypting) connection
             self._reply(200, b"")
             return None
+        if not self.sealed and self.server.ssl_context is None and not self.server.auth_settings.allow_unencrypted:
+            # AllowUnencrypted = false (Windows' default): a plain body over HTTP is refused with a 500
+            # (field reports in docs/lab.md, "How a listener decides"); nothing runs.
+            self.server.log_request_event("unencrypted_refused", None, None, len(body), **self.logon_fields)
+            self._reply(500, b"")
+            return None
         return body
 
     def _log_event(self, action: str, shell_id: str | None, command: Any, size: int, **extra: Any) -> None:
