@@ -7,7 +7,9 @@ check and the connector selection instead. Target: the analysis of N in My takes
 at most 1.5 times the analysis of the same N in Root.
 
 Each figure is the median of ``--repeat`` cold runs (``Snapshot.from_read_result``
-+ ``analyse``), runs of the two placements alternating.
++ ``analyse``), runs of the two placements alternating (which goes first alternates
+too); the ratio is given as the ratio of the medians and as the median of the
+per-pair ratios, which a machine shared with other work disturbs far less.
 
     python -m bench.bench_store_placement                 # 5,000 certificates
     python -m bench.bench_store_placement --size 200 --repeat 1 --json /tmp/x.json   # smoke
@@ -50,16 +52,20 @@ def measure(size: int, repeat: int) -> dict:
     pki = TestPki(now=NOW)
     hosts = {store: read_result_with_fillers_in(store, size, pki) for store in ("My", "Root")}
     times: dict[str, list[float]] = {"My": [], "Root": []}
-    for _unused in range(repeat):
-        for store, result in hosts.items():
-            times[store].append(_seconds(result, pki))
+    for run in range(repeat):
+        # Pairs alternate which placement goes first, so a machine slowing down or warming up hits both.
+        for store in ("My", "Root") if run % 2 == 0 else ("Root", "My"):
+            times[store].append(_seconds(hosts[store], pki))
     medians = {store: statistics.median(values) for store, values in times.items()}
+    pair_ratios = [mine / root for mine, root in zip(times["My"], times["Root"]) if root > 0]
     return {
         "certificates": size,
         "repeat": repeat,
         "in_my_seconds": round(medians["My"], 3),
         "in_root_seconds": round(medians["Root"], 3),
         "my_over_root": ratio(medians["My"], medians["Root"]),
+        "my_over_root_pairs_median": round(statistics.median(pair_ratios), 2) if pair_ratios else None,
+        "my_over_root_pairs": [round(r, 2) for r in pair_ratios],
     }
 
 
@@ -75,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     document = {"benchmark": "store_placement", "machine": machine(), "runs": [run]}
     print(
         f"{run['certificates']} certificates, median of {run['repeat']}: in My {run['in_my_seconds']} s, "
-        f"in Root {run['in_root_seconds']} s, My / Root {run['my_over_root']}"
+        f"in Root {run['in_root_seconds']} s, My / Root {run['my_over_root']} "
+        f"(median of the {run['repeat']} paired ratios: {run['my_over_root_pairs_median']})"
     )
     print(f"\nwritten: {write_result('store_placement', document, args.json)}")
     return 0

@@ -7,7 +7,6 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.checks
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.checks.selection import (
     BY_TLS_NAME,
     Selection,
-    certificates_named,
 )
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.host_parts import ConnectorKind
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.plan.decide import names_intended
@@ -24,7 +23,7 @@ def binder_fix(run: CheckRun, binder: Binder) -> str | None:
 
 def _named_certificates(run: CheckRun, binder: Binder) -> None:
     ctx = run.ctx
-    named = certificates_named(ctx.snapshot, binder.tls_certificate_name)
+    named = ctx.my_index.named(binder.tls_certificate_name)
     if not named:
         run.add(
             "connector_certificate_not_found",

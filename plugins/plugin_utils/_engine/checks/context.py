@@ -14,10 +14,10 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.checks
 )
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.checks.selection import (
     Selection,
+    StoreIndex,
     certificates_named,
     group_key,
     predict,
-    tls_name_key,
 )
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.certificate import Certificate
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.desired_state import DesiredState
@@ -95,6 +95,14 @@ def binders(snapshot: Snapshot) -> tuple[Binder, ...]:
             Binder(ConnectorKind.HYBRID, "HybridConfiguration", ex.hybrid_configuration.tls_certificate_name, None)
         )
     return tuple(out)
+
+
+def named_by_tls_name(snapshot: Snapshot, index: StoreIndex | None = None) -> dict[str, tuple[StoredCertificate, ...]]:
+    """Each binder's TlsCertificateName -> the copies in My it names: one pass over My for every binder."""
+    index = index if index is not None else StoreIndex(snapshot.store("My"))
+    return {
+        b.tls_certificate_name: index.named(b.tls_certificate_name) for b in binders(snapshot) if b.tls_certificate_name
+    }
 
 
 def binders_naming_only(
@@ -260,18 +268,23 @@ class Context:
         )
 
     @cached_property
+    def my_index(self) -> StoreIndex:
+        return StoreIndex(self.snapshot.store("My"))
+
+    @cached_property
     def selections(self) -> dict[tuple[str, str], Selection]:
         return {
-            (b.kind, b.identity): predict(self.snapshot, b.tls_certificate_name, b.fqdn, self.now) for b in self.binders
+            (b.kind, b.identity): predict(self.snapshot, b.tls_certificate_name, b.fqdn, self.now, index=self.my_index)
+            for b in self.binders
         }
 
     @cached_property
     def groups(self) -> dict[tuple, tuple[StoredCertificate, ...]]:
         """Certificates in My grouped by issuer + subject (parsed form)."""
-        out: dict[tuple, list[StoredCertificate]] = {}
-        for item in self.snapshot.store("My"):
-            out.setdefault(group_key(item), []).append(item)
-        return {k: tuple(sorted(v, key=lambda i: i.thumbprint)) for k, v in out.items()}
+        return {
+            k: v if len(v) == 1 else tuple(sorted(v, key=lambda i: i.thumbprint))
+            for k, v in self.my_index.by_group.items()
+        }
 
     @cached_property
     def duplicate_groups(self) -> list[tuple[StoredCertificate, ...]]:
@@ -279,14 +292,8 @@ class Context:
 
     @cached_property
     def named_by_tls_name(self) -> dict[str, tuple[StoredCertificate, ...]]:
-        """Each binder's TlsCertificateName -> the copies in My it names, from the groups (once per analysis)."""
-        out: dict[str, tuple[StoredCertificate, ...]] = {}
-        for binder in self.binders:
-            name = binder.tls_certificate_name
-            if name and name not in out:
-                key = tls_name_key(name)
-                out[name] = self.groups.get(key, ()) if key is not None else ()
-        return out
+        """Every binder's TlsCertificateName (on this server or not) -> the copies in My it names."""
+        return named_by_tls_name(self.snapshot, self.my_index)
 
     def bound_reasons(self, item: StoredCertificate) -> list[str]:
         """Why a certificate in My is in use now (bindings plus Exchange's predicted choice)."""
@@ -300,9 +307,27 @@ class Context:
         return reasons
 
     @cached_property
+    def _maybe_bound(self) -> frozenset[str]:
+        """Every thumbprint something could bind: only these can have ``bound_reasons`` (a superset)."""
+        ex = self.snapshot.exchange
+        out: set[str] = {b.thumbprint for b in self.snapshot.iis_bindings if b.thumbprint}
+        if ex is not None:
+            out.update(t for t, entry in ex.certificates.items() if entry.services)
+            if ex.internal_transport_thumbprint:
+                out.add(ex.internal_transport_thumbprint)
+        for named in self.named_by_tls_name.values():
+            out.update(i.thumbprint for i in named)
+        for selection in self.selections.values():
+            out.update(i.thumbprint for i in selection.could_present)
+        return frozenset(out)
+
+    @cached_property
     def bound(self) -> list[tuple[StoredCertificate, list[str]]]:
         out = []
+        maybe = self._maybe_bound
         for item in self.snapshot.store("My"):
+            if item.thumbprint not in maybe:
+                continue  # nothing names, binds or may present it: no reasons to compute
             reasons = self.bound_reasons(item)
             if reasons:
                 out.append((item, reasons))

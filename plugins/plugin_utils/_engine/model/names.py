@@ -59,6 +59,7 @@ _ALIASES: dict[str, str] = {
     "SURNAME": "SN",
     "UID": "UID",
 }
+_LOWER_ALIASES: dict[str, str] = {alias.lower(): canonical for alias, canonical in _ALIASES.items()}
 _MUST_QUOTE = set(',+=";<>#\n')
 
 
@@ -171,6 +172,26 @@ def _parse_cached(text: str) -> DistinguishedName:
         raw_type, raw_value = part.split("=", 1)
         attributes.append((_canonical_type(raw_type, text), _unquote(raw_value, text)))
     return DistinguishedName(tuple(attributes), text)
+
+
+def plain_name_key(text: str) -> tuple[tuple[str, str], ...] | None:
+    """``parse_windows_dn(text).key`` for an ASCII name without quotes, ``;`` or ``+``; None for any other.
+
+    Grouping thousands of certificates by name asks for one key per distinct name: this skips the
+    parsed object and its cache, and gives the very key the full parser would (for ASCII text,
+    lower-casing the whole name once is the per-value case fold, and the type lookup is unchanged).
+    """
+    if not text.isascii() or '"' in text or ";" in text or "+" in text or not text.strip():
+        return None
+    attributes = []
+    for part in text.lower().split(","):
+        raw_type, sep, raw_value = part.partition("=")
+        canonical = _LOWER_ALIASES.get(raw_type.strip()) if sep else None
+        if canonical is None:
+            return None
+        attributes.append((canonical, " ".join(raw_value.split())))
+    attributes.sort()
+    return tuple(attributes)
 
 
 def clear_cache() -> None:

@@ -10,6 +10,7 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.checks
     binding_reasons,
     hybrid_serves_here,
     keeper_order,
+    named_by_tls_name,
     serves_here,
 )
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.checks.selection import group_key
@@ -195,7 +196,7 @@ def _plan_removals(ctx: Context, out: Remediation) -> None:
         return
     # Prove each removal safe on the host as it will be once the earlier steps have run.
     after = apply_plan(ctx.snapshot, out.decisions.steps(desired))
-    ex = after.exchange
+    ex, named_by = after.exchange, named_by_tls_name(after, ctx.my_index.changed_to(after.store("My")))
     for group in groups:
         keeper = out.keepers[group_key(group[0])]
         # What the keeper carries, and what the intended certificate carries once the plan has run, stays served.
@@ -203,7 +204,7 @@ def _plan_removals(ctx: Context, out: Remediation) -> None:
         for item in group:
             if item.thumbprint in (keeper.thumbprint, ctx.intended_thumbprint):
                 continue
-            reasons = binding_reasons(after, item.thumbprint, covered_services=covered)
+            reasons = binding_reasons(after, item.thumbprint, covered_services=covered, named_by=named_by)
             reasons += key_loss_reasons(item, desired)
             if reasons:
                 out.kept_bound[item.thumbprint] = reasons
@@ -227,6 +228,7 @@ def _plan_retirements(ctx: Context, out: Remediation) -> None:
         return
     intended = ctx.intended_thumbprint
     after = apply_plan(ctx.snapshot, out.decisions.steps(desired))
+    named_by = named_by_tls_name(after, ctx.my_index.changed_to(after.store("My")))
     for thumbprint in present:
         if thumbprint == intended:
             continue  # DesiredState refuses this; kept as a guard for hand-built states
@@ -234,7 +236,7 @@ def _plan_retirements(ctx: Context, out: Remediation) -> None:
             out.retired.append(thumbprint)  # already leaving as a duplicate
             continue
         covered = _services_staying(after.exchange, None, intended)
-        reasons = binding_reasons(after, thumbprint, covered_services=covered)
+        reasons = binding_reasons(after, thumbprint, covered_services=covered, named_by=named_by)
         stored = ctx.snapshot.find(thumbprint)
         reasons += key_loss_reasons(stored, desired) if stored is not None else []
         if reasons:
@@ -244,6 +246,7 @@ def _plan_retirements(ctx: Context, out: Remediation) -> None:
         out.retired.append(thumbprint)
         out.decisions.removals.append((thumbprint, f"retired by option retire ({item.subject_str if item else ''})"))
         after = apply_plan(ctx.snapshot, out.decisions.steps(desired))
+        named_by = named_by_tls_name(after, ctx.my_index.changed_to(after.store("My")))
 
 
 def _services_staying(ex: ExchangeState | None, *thumbprints: str | None) -> tuple[str, ...]:
