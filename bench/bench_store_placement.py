@@ -57,7 +57,7 @@ def measure(size: int, repeat: int) -> dict:
         for store in ("My", "Root") if run % 2 == 0 else ("Root", "My"):
             times[store].append(_seconds(hosts[store], pki))
     medians = {store: statistics.median(values) for store, values in times.items()}
-    pair_ratios = [mine / root for mine, root in zip(times["My"], times["Root"]) if root > 0]
+    pair_ratios = [mine / root for mine, root in zip(times["My"], times["Root"], strict=True) if root > 0]
     return {
         "certificates": size,
         "repeat": repeat,
