@@ -38,6 +38,7 @@ TRANSPORT_HOSTS = (
     TransportHost("via-ntlm-https", "EX53", "https", ("ntlm",), ("transport_ntlm", "transport_https")),
     TransportHost("via-kerberos", "EX54", "http", ("kerberos",), ("transport_kerberos",)),
     TransportHost("via-kerberos-delegated", "EX57", "http", ("kerberos",), ("transport_kerberos",)),
+    TransportHost("via-kerberos-https", "EX59", "https", ("kerberos",), ("transport_kerberos", "transport_https")),
     TransportHost("via-credssp", "EX55", "http", ("credssp",), ("transport_credssp",)),
     TransportHost("via-https", "EX56", "https", ("basic",), ("transport_https",)),
     TransportHost("via-psrp", "EX58", "http", ("ntlm",), ("transport_psrp",), "psrp", ("powershell",)),
