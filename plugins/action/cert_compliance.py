@@ -21,6 +21,10 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.controll
     load_pfx,
     read_controller_file,
 )
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.wire_probes import (
+    check_probe_options,
+    with_probes,
+)
 
 
 def check_declared_values(params: dict[str, Any]) -> None:
@@ -95,15 +99,22 @@ class ActionModule(CertwardenAction):
 
     def execute(self, params: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
         desired = self.desired_state(params)
+        check_probe_options(params["probes"])
         backup = params.get("backup") or {}
-        return run_compliance(
-            self._connection,
-            task_vars.get("inventory_hostname", self._play_context.remote_addr),
-            desired,
-            check_mode=self.check_mode,
-            diff_mode=self.diff_mode,
-            local_backup_directory=backup.get("local_directory"),
-            staged=tuple(normalize_thumbprint(value, "staged") for value in params.get("staged") or ()),
-            channel=(channel_risk(self._connection), params["insecure_channel"]),
-            restart_services=params["restart_services"],
+        staged = tuple(normalize_thumbprint(value, "staged") for value in params.get("staged") or ())
+        channel = (channel_risk(self._connection), params["insecure_channel"])
+        return with_probes(
+            lambda: run_compliance(
+                self._connection,
+                task_vars.get("inventory_hostname", self._play_context.remote_addr),
+                desired,
+                check_mode=self.check_mode,
+                diff_mode=self.diff_mode,
+                local_backup_directory=backup.get("local_directory"),
+                staged=staged,
+                channel=channel,
+                restart_services=params["restart_services"],
+            ),
+            params["probes"],
+            desired.intended_thumbprint if desired else None,
         )

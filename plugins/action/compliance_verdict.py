@@ -12,12 +12,29 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.action_b
 
 
 def current_findings(results: list[Any]) -> Iterator[dict[str, Any]]:
-    """The findings that describe each server now: the verifying read's when a result applied changes."""
+    """The findings that describe each server now: the verifying read's when a result applied changes.
+
+    A cert_compliance result's ``probes`` are results of their own (what smtp_tls_probe returns).
+    """
     for result in results:
         if not isinstance(result, dict) or result.get("skipped"):
             continue
         source = result.get("findings_after") if "findings_after" in result else result.get("findings")
         yield from (item for item in source or [] if isinstance(item, dict) and item.get("code"))
+        probes = result.get("probes")
+        if isinstance(probes, list):
+            yield from current_findings(probes)
+
+
+def failed_probes(results: list[Any]) -> list[str]:
+    """Why each probe inside a cert_compliance result could not see its endpoint."""
+    return [
+        str(probe.get("msg") or f"could not probe {probe.get('endpoint')}")
+        for result in results
+        if isinstance(result, dict) and isinstance(result.get("probes"), list)
+        for probe in result["probes"]
+        if isinstance(probe, dict) and probe.get("failed")
+    ]
 
 
 class ActionModule(CertwardenAction):
@@ -35,6 +52,10 @@ class ActionModule(CertwardenAction):
             "changed": judged.drifting and not judged.fails,
             "failed": judged.fails,
         }
+        unprobed = failed_probes(params["results"])
+        if unprobed:
+            # The server is not judged whole: what its endpoints present is unknown.
+            result.update(msg=f"{host} could not be probed: {'; '.join(unprobed)}", changed=False, failed=True)
         if judged.drifting:
             # Shown at the default verbosity, one finding per line, like a debug task's result.
             result["_ansible_verbose_always"] = True

@@ -153,6 +153,41 @@ options:
     type: list
     elements: str
     default: []
+  probes:
+    description:
+      - Endpoints of this server to probe from the controller after the read, the way
+        M(certwarden.exchange.smtp_tls_probe) does, in the same task (no WinRM command, no Exchange load).
+      - Each probe expects O(certificate.thumbprint) and compares the wire with what the store would present for its
+        protocol (RV(presentation)), so a right store with a service that has not restarted is C(restart_pending).
+      - Their results are in RV(probes), in the order given; their findings are not added to RV(findings).
+      - A probe that cannot reach its endpoint is a failed entry in RV(probes); the task still returns the check.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      host:
+        description: The name or IP address to connect to.
+        type: str
+        required: true
+      port:
+        description: The TCP port.
+        type: int
+        required: true
+      tls:
+        description: As M(certwarden.exchange.smtp_tls_probe)'s C(tls) (C(https) probes the IIS binding).
+        type: str
+        choices: [starttls, implicit, https]
+        default: starttls
+      server_name:
+        description: The name sent as SNI and checked against the certificate's names. Defaults to O(probes[].host).
+        type: str
+      ca_bundle:
+        description: A PEM file with the trusted roots. Defaults to the system's CA bundle.
+        type: path
+      timeout:
+        description: Seconds for the whole dialogue, connect to handshake.
+        type: int
+        default: 10
   insecure_channel:
     description:
       - What to do when a PFX, its password or the backup password would travel to the server over plain HTTP
@@ -307,6 +342,20 @@ backups:
     sha256:
       description: SHA-256 of the backup file, checked on both ends.
       type: str
+presentation:
+  description:
+    - Per protocol (C(SMTP), C(IIS)), what the service would present if it started now, from the store
+      (C(certificate), C(chain), C(complete)); after a change, from the verifying read.
+  returned: when the read succeeded and nothing blocked the plan
+  type: dict
+probes:
+  description:
+    - One result per entry of O(probes), in order, each as M(certwarden.exchange.smtp_tls_probe) returns it
+      (C(endpoint), C(protocol), C(chain), C(stored), C(findings), C(compliant), ...) with C(failed) false, or
+      C(failed) true, C(msg) and C(endpoint) when the endpoint could not be probed.
+  returned: when O(probes) is given and the read succeeded
+  type: list
+  elements: dict
 findings_after:
   description: The findings of the verifying read after the change.
   returned: when changes were applied

@@ -33,6 +33,8 @@ options:
     description:
       - Registered results to judge. A result that was skipped or carries no C(findings) adds nothing; when a
         result applied changes, its C(findings_after) (the verifying read) are judged instead.
+      - The results in a M(certwarden.exchange.cert_compliance) result's C(probes) are judged with it; a probe
+        that could not see its endpoint fails the server whatever O(fail_on), naming the endpoint in C(msg).
     type: list
     elements: dict
     required: true

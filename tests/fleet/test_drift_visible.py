@@ -159,3 +159,21 @@ def test_the_gate_passes_visibly_on_the_group_it_is_given(field_lab: LabHandle, 
     rc, output = plain_run("gate.yml", [field_lab.inventory_path, group], "-e", "certwarden_gate_hosts=mailhubs")
     assert rc == 0, output[-3000:]
     assert "The renewal gate passed on 1 server(s)." in output
+
+
+def test_an_endpoint_that_cannot_be_probed_fails_the_server_by_name(fresh_lab: LabStarter, tmp_path: Path) -> None:
+    lab = fresh_lab("healthy", hosts=1)
+    report = tmp_path / "report"
+    callback = {
+        "ANSIBLE_CALLBACKS_ENABLED": "certwarden.exchange.compliance_report",
+        "CERTWARDEN_REPORT_DIR": str(report),
+    }
+    # Port 1 on the loopback address: nothing listens, the connection is refused at once.
+    closed = ["-e", "certwarden_probe_https_port=1", "-e", "certwarden_fail_on=never"]
+    rc, output = plain_run("compliance.yml", [lab.inventory_path], *closed, env=callback)
+    assert rc == 2, output[-3000:]
+    assert re.search(r"FAILED!.*could not be probed: smtp_tls_probe: .*:1\b", output), output[-3000:]
+    server = json.loads((report / "report.json").read_text(encoding="utf-8"))["servers"][0]
+    assert server["status"] == "failed"
+    assert [error["msg"].startswith("smtp_tls_probe: ") for error in server["errors"]] == [True]
+    assert [row["protocol"] for row in server["wire"]] == ["SMTP"]

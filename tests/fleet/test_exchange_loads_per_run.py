@@ -61,3 +61,26 @@ def test_remediation_is_two_commands_and_two_loads_then_the_check(fresh_lab: Any
     costs = _cost_since(lab, marks)
     assert costs.pop("EX02") == (["read", "apply", "read"], 3)
     assert costs == dict.fromkeys(costs, (["read", "read"], 2))
+
+
+def test_the_nightly_runs_two_tasks_per_server_after_the_argument_validation(
+    field_lab: LabHandle, tmp_path: Path
+) -> None:
+    """Each task a server runs costs the controller a worker process; the nightly's are counted from its results.
+
+    The probes of SMTP and HTTPS run inside the check's own task (the field lab serves both on every host).
+    """
+    run = run_playbook(REPO / "playbooks" / "compliance.yml", field_lab.inventory_path, tmp_path / "run")
+    assert run.rc == 2, run.output[-3000:]
+    actions: dict[str, list[str]] = {host: [] for host in field_lab.hosts}
+    for record in run.records:
+        actions[record["host"]].append(record["action"])
+    nightly = (
+        "ansible.builtin.validate_argument_spec",
+        "certwarden.exchange.cert_compliance",
+        "certwarden.exchange.compliance_verdict",
+    )
+    assert {host: tuple(done) for host, done in actions.items()} == dict.fromkeys(field_lab.hosts, nightly)
+    probed = {r["host"]: r["result"] for r in run.records if r["action"] == "certwarden.exchange.cert_compliance"}
+    protocols = {host: tuple(p["protocol"] for p in result["probes"]) for host, result in probed.items()}
+    assert protocols == dict.fromkeys(field_lab.hosts, ("SMTP", "IIS"))

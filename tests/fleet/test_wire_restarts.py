@@ -23,10 +23,11 @@ def _probe_codes(run: PlaybookRun, host: str) -> dict[str, set[str]]:
     """Finding codes per probe (SMTP, IIS) of the latest nightly on ``host``."""
     server = run.server(host)
     found: dict[str, set[str]] = {"SMTP": set(), "IIS": set()}
-    for check in server["checks"]:
-        if check["module"] == "smtp_tls_probe":
-            protocol = "IIS" if "IIS" in check["task"] else "SMTP"
-            found[protocol] = {f["code"] for f in check["findings"]}
+    probes = [check for check in server["checks"] if check["module"] == "smtp_tls_probe"]
+    # Each endpoint is probed once per run: the probes' checks and the wire rows are in the same order.
+    assert len(probes) == len(server["wire"]), server["checks"]
+    for check, row in zip(probes, server["wire"], strict=True):
+        found[row["protocol"]] = {f["code"] for f in check["findings"]}
     return found
 
 

@@ -67,8 +67,11 @@ def test_start_from_folders_serves_every_host_with_an_inventory(tmp_path: Path) 
         assert set(results) == {"mbx-a", "mbx-b", "edge-1"}, run.output
         codes = {name: {f["code"] for f in r["findings"]} for name, r in results.items()}
         assert "incomplete_chain" in codes["mbx-b"] and "incomplete_chain" not in codes["mbx-a"]
-        probes = _results(run, "Probe the server's SMTP port")
-        assert {name: bool(r["chain"]) for name, r in probes.items()} == dict.fromkeys(results, True)
+        # The check's own task probes SMTP first, then HTTPS.
+        smtp = {name: r["probes"][0] for name, r in results.items()}
+        assert {name: (probe["protocol"], bool(probe["chain"])) for name, probe in smtp.items()} == dict.fromkeys(
+            results, ("SMTP", True)
+        )
         assert json.loads((lab_dir / "lab.json").read_text())["scenario"] == "from-folders"
     finally:
         stop_lab(lab_dir)

@@ -21,6 +21,8 @@ SCHEMA_VERSION = 1
 # The modules whose results the report collects, by short name.
 REPORTED_MODULES = ("cert_compliance", "cert_facts", "smtp_tls_probe", "protocol_log")
 _COLLECTION = "certwarden.exchange."
+# cert_compliance's `probes` are this module's results, and are reported as such.
+PROBE_MODULE = "smtp_tls_probe"
 # Judges results the report already holds: its failure is the drift, reported as such, not a failed server.
 VERDICT_MODULE = "compliance_verdict"
 
@@ -88,6 +90,8 @@ class CheckRun:
     play: str
     status: str  # ok | failed | unreachable
     result: dict[str, Any]
+    # Which of a task's results this is: "" for the task's own, the endpoint for a cert_compliance probe.
+    part: str = ""
 
     @property
     def applied(self) -> bool:
@@ -134,9 +138,9 @@ class ServerRecord:
         for index, run in enumerate(self.checks):
             if run.applied and run.result.get("changed"):
                 start = index
-        latest: dict[tuple[str, str], CheckRun] = {}
+        latest: dict[tuple[str, str, str], CheckRun] = {}
         for run in self.checks[start:]:
-            latest[(run.task, run.module)] = run
+            latest[(run.task, run.module, run.part)] = run
         return list(latest.values())
 
     def findings(self) -> list[dict[str, Any]]:
@@ -173,7 +177,7 @@ class ServerRecord:
         """Per probed endpoint, "stored" (what the store would present) beside "presented" (what the wire showed)."""
         rows = []
         for run in self.latest():
-            if run.module != "smtp_tls_probe" or not run.result.get("endpoint"):
+            if run.module != PROBE_MODULE or run.status != "ok" or not run.result.get("endpoint"):
                 continue
             chain = [c for c in run.result.get("chain") or [] if isinstance(c, dict)]
             presented = {
@@ -298,7 +302,15 @@ class FleetReport:
             return True
         record = self.server(host)
         record.plays.add(play)
+        probes = [p for p in result.get("probes") or [] if isinstance(p, dict)] if module == "cert_compliance" else []
         record.checks.append(CheckRun(module, task, play, status, kept))
+        for probe in probes:
+            # A probe is part of its task: the task's changed (the role's changed_when: any finding) is its own.
+            probed = {**{key: probe[key] for key in _KEPT_KEYS if key in probe}, "changed": kept.get("changed")}
+            part = str(probe.get("endpoint") or len(record.checks))
+            record.checks.append(
+                CheckRun(PROBE_MODULE, task, play, "failed" if probe.get("failed") else "ok", probed, part)
+            )
         return True
 
     def add_unreachable(self, host: str, task: str, play: str, msg: str) -> None:
