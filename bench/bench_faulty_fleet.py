@@ -1,4 +1,4 @@
-"""A faulty fleet (issue 8): 200 lab servers, forks 50, 10 % of them faulty in assorted ways.
+"""A faulty fleet: 200 lab servers, forks 50, 10 % of them faulty in assorted ways.
 
 Every server starts broken in one of the ways the lab can build (duplicates,
 missing intermediates, stale connectors, an expiring binding, ...), so that

@@ -16,7 +16,7 @@ straight from pywinrm, ``--forks`` at a time, so the lab's own ceiling is known.
 show what a user waits for; without it (the default) they show the controller.
 
     python -m bench.bench_fleet --servers 100,300,1000                 # forks 50, 3 pairs
-    python -m bench.bench_fleet --servers 9 --forks 9 --pairs 7         # nine servers, as in issue 18
+    python -m bench.bench_fleet --servers 9 --forks 9 --pairs 7         # nine servers, one fork each
     python -m bench.bench_fleet --servers 100 --pairs 1 --server-costs  # what a user waits for
     python -m bench.bench_fleet --servers 3 --forks 3 --pairs 1 --json /tmp/x.json   # smoke
 """

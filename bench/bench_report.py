@@ -1,4 +1,4 @@
-"""The HTML report at fleet size in headless Chromium (issue 7, target 6): renders in under 2 s, filters stay quick.
+"""The HTML report at fleet size in headless Chromium: time to render it, to filter it and to open a server.
 
 The report is made the way the callback makes it: synthetic cert_compliance
 results (shaped like the module's, with findings, evidence and certificates)

@@ -1,14 +1,17 @@
-"""WinRM cost per server (issue 7, targets 1 and 2), through the real ansible-playbook against the lab.
+"""WinRM cost per server, through the real ansible-playbook against the lab.
 
-Target 1, commands per server, counted from the lab's request log:
-cert_compliance in check mode = 1, applying = 3 (read, apply, verify) whatever
-the number of steps, cert_facts = 1; against the naive playbook an Ansible user
-writes today (one ``raw`` PowerShell task each for My, CA, Root, the Exchange
-certificates and the connectors, then one per change).
+Commands and Exchange loads per server, counted from the lab's request log, for
+each way of checking and fixing: cert_compliance in check mode, cert_facts,
+cert_compliance applying (a read, then one apply that reads again, whatever the
+number of steps); against the naive playbook an Ansible user writes today (one
+``raw`` PowerShell task each for My, CA, Root, the Exchange certificates and the
+connectors, then one per change).
 
-Target 2, time per server of a check-mode cert_compliance task divided by the
-time of an ``ansible.builtin.raw`` task doing nothing, on the same hosts in the
-same run (tasks alternate, so drift on a shared machine hits both): at most 1.5.
+The controller's cost per task: the time per server of a check-mode
+cert_compliance task divided by the time of an ``ansible.builtin.raw`` task doing
+nothing, on the same hosts in the same run (tasks alternate, so drift on a shared
+machine hits both), per host and over the whole task, and the CPU per server-task
+of each; with ``--phases``, where each kind of task spends its time in its worker.
 
     python -m bench.bench_winrm                       # --hosts 20 --repeat 5 --forks 2,20
     python -m bench.bench_winrm --skip-counts --phases   # and where each task's time goes
@@ -89,7 +92,7 @@ def _naive_step(step: dict[str, Any]) -> str:
 
 
 def count_commands(workdir: Path) -> dict[str, Any]:
-    """Target 1: WinRM commands per server for each way of checking and fixing, from the request log."""
+    """WinRM commands per server for each way of checking and fixing, from the request log."""
     from tests.lab import start_lab
     from tests.support.playbook import run_playbook
 
@@ -251,7 +254,7 @@ def _cpu_per_task(lab: Any, workdir: Path, task: dict[str, Any], repeat: int, fo
 def measure_ratio(
     workdir: Path, hosts: int, repeat: int, forks_list: list[int], phases: bool, *, interfaces: bool = False
 ) -> dict[str, Any]:
-    """Target 2: per-server time of a check-mode cert_compliance task over a raw no-op, same hosts, same run.
+    """Per-server time of a check-mode cert_compliance task over a raw no-op, same hosts, same run.
 
     One run per forks value, on one lab, then the CPU per server-task at each forks value;
     with ``phases``, one more run (forks 1) with the bench_phases callback, which says where
@@ -342,7 +345,7 @@ def _ms(value: float | None) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.bench_winrm", description=__doc__.split("\n", maxsplit=1)[0])
-    parser.add_argument("--hosts", type=int, default=20, help="lab hosts for the ratio (target 2)")
+    parser.add_argument("--hosts", type=int, default=20, help="lab hosts for the check/raw ratio")
     parser.add_argument("--repeat", type=int, default=5, help="raw/check pairs per host")
     parser.add_argument(
         "--forks",
