@@ -30,6 +30,7 @@ CODES: Mapping[str, str] = MappingProxyType(
         "connector_mismatch": ERROR,
         "connector_ambiguous": ERROR,
         "connector_certificate_not_found": ERROR,
+        "plan_breaks_binding": ERROR,
         "connector_not_found": ERROR,
         "hybrid_mismatch": ERROR,
         "hybrid_not_found": ERROR,

@@ -21,6 +21,7 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.checks
     duplicates,
     internal_transport,
 )
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.checks.end_state import plan_end_state
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.checks.in_use import bound_certificates
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.checks.intended import intended
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.checks.missing_targets import (
@@ -90,6 +91,8 @@ CHECKS: tuple[Check, ...] = (
     ),
     Check("retired", retired, ("retired_certificate_present", "retired_certificate_bound"), needs_desired=True),
     Check("in_use", bound_certificates, ("no_private_key", *_CERTIFICATE_CODES, *_CHAIN_CODES)),
+    # Last: it judges the final plan, and only when no other check refused it.
+    Check("end_state", plan_end_state, ("plan_breaks_binding",), needs_desired=True),
 )
 
 
