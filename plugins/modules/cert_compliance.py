@@ -221,7 +221,8 @@ options:
       certificate_only:
         description:
           - Allow removing a copy that has a private key with a certificate-only (DER) backup, when there is no
-            O(backup.password) or the key is not exportable. The private key is then destroyed.
+            O(backup.password), the key is not exportable, or whether it is exportable could not be read. The private
+            key is then destroyed.
         type: bool
         default: false
 notes:

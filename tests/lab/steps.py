@@ -22,7 +22,7 @@ from tests.lab import listeners
 from tests.lab.faults import Faults
 from tests.lab.observer import references_lost_without
 from tests.lab.presenting import SERVICES as SERVICE_NAMES
-from tests.lab.state import HostState, write_bytes_atomic
+from tests.lab.state import HostState, StoredCert, write_bytes_atomic
 from tests.lab.winnames import BadWindowsPath, thumbprint
 
 StepResult = tuple[str, dict[str, Any] | None]
@@ -234,24 +234,14 @@ def backup(host: HostState, step: dict[str, Any]) -> StepResult:
     stored = host.find(store, thumb)
     if stored is None:
         return _existing_backup(host, thumb, store, directory, password)
+    # agent.ps1 Get-KeyExportable reads the key's export policy; only an exportable key is backed up as a PFX.
     as_pfx = bool(password) and stored.has_private_key and stored.exportable
     windows_path = directory.rstrip("\\") + "\\" + thumb + (".pfx" if as_pfx else ".cer")
     target = _local(host, windows_path)
     _record_acl(host, directory)
     status = "unchanged"
     if not (target.is_file() and _read_back(target, as_pfx, password) == thumb):
-        if as_pfx:
-            key = serialization.load_pem_private_key(stored.key_path.read_bytes(), None)
-            encryption = (
-                serialization.PrivateFormat.PKCS12.encryption_builder()
-                .kdf_rounds(50000)
-                .key_cert_algorithm(pkcs12.PBES.PBESv2SHA256AndAES256CBC)
-                .hmac_hash(hashes.SHA256())
-                .build(password.encode())
-            )
-            data = pkcs12.serialize_key_and_certificates(None, key, stored.cert, None, encryption)
-        else:
-            data = stored.der
+        data = export_pfx(stored, password) if as_pfx else stored.der
         write_bytes_atomic(target, data)
         status = "changed"
     read_back = _read_back(target, as_pfx, password)
@@ -259,6 +249,25 @@ def backup(host: HostState, step: dict[str, Any]) -> StepResult:
         raise StepFailed(f"The backup {windows_path} reads back as {read_back}, not {thumb}.")
     algorithm = ("AES256_SHA256" if status == "changed" else None) if as_pfx else None
     return status, _backup_data(target, windows_path, as_pfx, read_back, algorithm)
+
+
+def export_pfx(stored: StoredCert, password: str) -> bytes:
+    """Export-PfxCertificate (AES-256, PBES2/SHA-256): Windows refuses a key whose export policy forbids it.
+
+    PFXExportCertStoreEx fails with NTE_BAD_KEY, NTE_BAD_KEY_STATE or NTE_PERM on a non-exportable key
+    (docs/lab.md), and the cmdlet says "Cannot export non-exportable private key."
+    """
+    if not stored.exportable:
+        raise StepFailed("Export-PfxCertificate : Cannot export non-exportable private key.")
+    key = serialization.load_pem_private_key(stored.key_path.read_bytes(), None)
+    encryption = (
+        serialization.PrivateFormat.PKCS12.encryption_builder()
+        .kdf_rounds(50000)
+        .key_cert_algorithm(pkcs12.PBES.PBESv2SHA256AndAES256CBC)
+        .hmac_hash(hashes.SHA256())
+        .build(password.encode())
+    )
+    return pkcs12.serialize_key_and_certificates(None, key, stored.cert, None, encryption)
 
 
 def _local(host: HostState, windows_path: str) -> Any:

@@ -175,6 +175,12 @@ def key_loss_reasons(item: StoredCertificate, desired: DesiredState) -> list[str
             "its private key is not exportable, so no backup can keep it (set backup.certificate_only: true to "
             "remove it with a certificate-only backup)"
         ]
+    if item.private_key_exportable is None:
+        # The agent backs up as a PFX only a key it could read as exportable; any other key is left out.
+        return [
+            "whether its private key is exportable could not be read, so the backup would keep the certificate only "
+            "(set backup.certificate_only: true to remove it with a certificate-only backup)"
+        ]
     if not desired.backup_password:
         return [
             "it has a private key and backup.password is not set, so the backup would keep the certificate only "
