@@ -115,6 +115,12 @@ def build(pki: TestPki) -> dict[str, dict]:
             "impersonation_level": "Impersonation",
         },
         "winrm": {"max_memory_per_shell_mb": 1024, "max_envelope_size_kb": 500},
+        "folders": {
+            "windows": "C:\\Windows",
+            "program_files": "C:\\Program Files",
+            "program_files_x86": "C:\\Program Files (x86)",
+            "exchange_install": "C:\\Program Files\\Microsoft\\Exchange Server\\V15\\",
+        },
     }
     iis = [
         {
@@ -215,6 +221,7 @@ def build(pki: TestPki) -> dict[str, dict]:
         "exchange": exchange,
         "exchange_load": exchange_load,
         "iis_bindings": iis,
+        "backup_folder": None,
     }
     examples: dict[str, dict] = {
         "read_ok": {
@@ -236,6 +243,8 @@ def build(pki: TestPki) -> dict[str, dict]:
                 "read",
                 {
                     **read_result,
+                    # No Exchange setup ran, so there is no ExchangeInstallPath.
+                    "host": {**host, "folders": {**host["folders"], "exchange_install": None}},
                     "exchange": None,
                     "iis_bindings": [],
                     "exchange_load": {
@@ -421,6 +430,7 @@ def build(pki: TestPki) -> dict[str, dict]:
                 "store": "My",
                 "directory": backup_dir,
                 "password": PFX_PASSWORD,
+                "folder": "create",
             }
         ],
         [
@@ -450,6 +460,7 @@ def build(pki: TestPki) -> dict[str, dict]:
                 "store": "My",
                 "directory": backup_dir,
                 "password": None,
+                "folder": "create",
             }
         ],
         [
@@ -494,12 +505,13 @@ def build(pki: TestPki) -> dict[str, dict]:
                 "store": "My",
                 "directory": backup_dir,
                 "password": None,
+                "folder": "create",
             },
             {"id": "s3", "action": "remove", "thumbprint": pki.expired.thumbprint, "store": "My"},
         ],
         [
             ("changed", None, None),
-            ("failed", f"there is no certificate {'0' * 40} in LocalMachine\\My", None),
+            ("failed", f"there is no verified backup of {'0' * 40} (LocalMachine\\My) in {backup_dir}", None),
             ("not_run", None, None),
         ],
     )

@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from tests.lab import listeners
+from tests.lab import folders, listeners
 from tests.lab.exchange_oracle import root_ca_type, status_of, trust_pool
 from tests.lab.exchange_shell import ExchangeLoad, load_exchange
 from tests.lab.observer import observe
@@ -156,11 +156,15 @@ def op_read(host: HostState, options: dict[str, Any], hooks: StepHooks) -> dict[
             "time_utc": _iso(now),
             "os": host.info.get("os", "Windows Server 2019"),
             **host_facts(host),
+            "folders": folders.server_folders(host),
         },
         "stores": {store: [_cert_entry(c) for c in host.certificates(store)] for store in STORES},
         "exchange": _exchange(host, now, load),
         "exchange_load": load.record(),
         "iis_bindings": host.iis_bindings(),
+        "backup_folder": folders.folder_facts(host, options["backup_directory"])
+        if options.get("backup_directory")
+        else None,
     }
     log_outbound_sessions(host)
     return result
@@ -255,7 +259,7 @@ def op_apply(host: HostState, options: dict[str, Any], hooks: StepHooks) -> dict
     try:
         if hooks.fail_read_after:
             raise RequestError("access_denied", "Access is denied.")
-        return {**outcome, "after": op_read(host, {}, hooks), "after_error": None}
+        return {**outcome, "after": op_read(host, options, hooks), "after_error": None}
     except RequestError as exc:
         return {**outcome, "after": None, "after_error": {"category": exc.category, "message": exc.message}}
     except Exception as exc:  # the agent's catch-all, as in run_request

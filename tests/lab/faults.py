@@ -12,6 +12,11 @@ certificate gets bound (``kind``: ``iis_binding`` adds the https binding
 ``*:8443:`` of Default Web Site, ``exchange_services`` enables IMAP on it,
 ``internal_transport`` makes it the internal transport certificate).
 
+``folder_before_apply`` is someone acting on the backup folder between the
+controller's read and its apply: ``{"kind": "created", "path": "C:\\x"}`` makes
+the folder (a domain user's, inheriting its parent's rules), ``{"kind":
+"widened", "path": ...}`` adds an allow rule for BUILTIN\\Users (read) to it.
+
 ``operation`` (optional) limits the agent faults to requests of that operation;
 ``once`` clears the whole file after the first fault fires, so a rerun converges;
 ``after_shells`` keeps every fault (``refuse_auth`` included) asleep until the
@@ -29,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests.lab import folders
 from tests.lab.state import HostState, read_json
 
 _FIRE_LOCK = threading.Lock()
@@ -92,3 +98,15 @@ def bind_before_apply(host: HostState, spec: dict[str, Any]) -> None:
             host.write_transport({**host.transport(), "internal_transport_certificate_thumbprint": thumb})
         else:
             raise ValueError(f"bind_before_apply: unknown kind {kind!r}")
+
+
+def folder_before_apply(host: HostState, spec: dict[str, Any]) -> None:
+    """Create or widen the backup folder the way someone else would, between the controller's read and its apply."""
+    kind, path = str(spec["kind"]), str(spec["path"])
+    with host.lock:
+        if kind == "created":
+            folders.new_directory(host, path, owner=folders.SOMEONE)
+        elif kind == "widened":
+            folders.add_allow_rule(host, path, folders.USERS, "ReadAndExecute, Synchronize")
+        else:
+            raise ValueError(f"folder_before_apply: unknown kind {kind!r}")

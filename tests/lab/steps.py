@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -18,7 +17,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from tests.lab import listeners
+from tests.lab import folders, listeners
 from tests.lab.faults import Faults
 from tests.lab.observer import references_lost_without
 from tests.lab.presenting import SERVICES as SERVICE_NAMES
@@ -232,13 +231,13 @@ def backup(host: HostState, step: dict[str, Any]) -> StepResult:
     directory = str(_need(step, "directory"))
     password = step.get("password")
     stored = host.find(store, thumb)
-    if stored is None:
+    if stored is None or step.get("folder") == "fetch":
         return _existing_backup(host, thumb, store, directory, password)
     # agent.ps1 Get-KeyExportable reads the key's export policy; only an exportable key is backed up as a PFX.
     as_pfx = bool(password) and stored.has_private_key and stored.exportable
     windows_path = directory.rstrip("\\") + "\\" + thumb + (".pfx" if as_pfx else ".cer")
     target = _local(host, windows_path)
-    _record_acl(host, directory)
+    _use_folder(host, step, directory)
     status = "unchanged"
     if not (target.is_file() and _read_back(target, as_pfx, password) == thumb):
         data = export_pfx(stored, password) if as_pfx else stored.der
@@ -289,16 +288,34 @@ def _backup_data(target: Any, windows_path: str, as_pfx: bool, read_back: str, a
     }
 
 
-# What Set-AdministratorsOnlyAcl in agent.ps1 does to the backup folder; a
-# folder of plain files cannot hold an ACL, so the lab writes it down instead.
-BACKUP_ACL = {"inheritance": "removed", "allow": {"S-1-5-32-544": "FullControl", "S-1-5-18": "FullControl"}}
-ACL_FILE = ".certwarden-acl.json"
-
-
-def _record_acl(host: HostState, directory: str) -> None:
-    folder = _local(host, directory.rstrip("\\") + "\\" + ACL_FILE)
-    if not folder.exists():
-        write_bytes_atomic(folder, (json.dumps(BACKUP_ACL, sort_keys=True) + "\n").encode("ascii"))
+def _use_folder(host: HostState, step: dict[str, Any], directory: str) -> None:
+    """agent.ps1 ``Use-BackupFolder``: create (and restrict) a folder absent at the read, or compare an
+    existing one's owner and DACL with the SDDL the read saw; never change a folder it did not create."""
+    use = str(_need(step, "folder"))
+    _local(host, directory)  # a path the lab cannot map fails as the agent's cmdlets would
+    if use == "create":
+        if _local(host, directory).exists():
+            raise StepFailed(
+                f"the backup folder {directory} did not exist at the read and exists now; not using or changing "
+                "a folder this run did not create"
+            )
+        try:
+            folders.new_directory(host, directory)
+        except FileExistsError as exc:
+            raise StepFailed(str(exc)) from None
+        folders.set_administrators_only(host, directory)
+    elif use == "created":
+        if not _local(host, directory).is_dir():
+            raise StepFailed(f"the backup folder {directory} is gone")
+    elif use == "existing":
+        now = folders.folder_facts(host, directory)
+        if not now["directory"] or now["reparse_point"] or now["sddl"] != _need(step, "folder_sddl"):
+            raise StepFailed(
+                f"the backup folder {directory} changed since the read (its owner and permissions are now "
+                f"{now['sddl']}); not writing a backup into it"
+            )
+    else:
+        raise StepFailed(f"unknown folder use '{use}'")
 
 
 def _existing_backup(host: HostState, thumb: str, store: str, directory: str, password: str | None) -> StepResult:
@@ -308,10 +325,7 @@ def _existing_backup(host: HostState, thumb: str, store: str, directory: str, pa
         target = _local(host, windows_path)
         if target.is_file() and _read_back(target, as_pfx, password) == thumb:
             return "unchanged", _backup_data(target, windows_path, as_pfx, thumb, None)
-    raise StepFailed(
-        f"Cannot find the certificate with thumbprint {thumb} in Cert:\\LocalMachine\\{store}, "
-        f"and {directory} holds no backup of it."
-    )
+    raise StepFailed(f"there is no verified backup of {thumb} (LocalMachine\\{store}) in {directory}")
 
 
 def _read_back(path: Any, as_pfx: bool, password: str | None) -> str | None:

@@ -36,7 +36,7 @@ from tests.lab.agent import (
 )
 from tests.lab.costs import ServerCosts
 from tests.lab.exchange_shell import ExchangeLoad
-from tests.lab.faults import Faults, bind_before_apply
+from tests.lab.faults import Faults, bind_before_apply, folder_before_apply
 from tests.lab.powershell import Script, parse_command, run_cmd, run_powershell
 from tests.lab.psrp_host import PsrpShell
 from tests.lab.psrp_wsman import RESOURCE_NOT_FOUND_FAULT, UNREACHABLE, PsrpActions, endpoint_disabled
@@ -462,6 +462,9 @@ class WsmanHandler(AuthGate, PsrpActions, BaseHTTPRequestHandler):
         host = HostState(self.server.host_dir)
         if faults.get("bind_before_apply", operation) and operation == "apply":
             bind_before_apply(host, faults.get("bind_before_apply", operation))
+            faults.fired()
+        if faults.get("folder_before_apply", operation) and operation == "apply":
+            folder_before_apply(host, faults.get("folder_before_apply", operation))
             faults.fired()
         try:
             response = run_request(host, version, request_text, hooks)

@@ -287,6 +287,7 @@ def catalogue(files: dict[str, Path], backups: Path, pki: TestPki) -> list[BadIn
                 ("UNC", "\\\\fileserver\\backups"),
                 ("in Windows", "C:\\Windows\\Temp\\certs"),
                 ("in Program Files", "D:\\Program Files\\Microsoft\\Exchange Server\\V15\\Backup"),
+                ("a short (8.3) name", "C:\\PROGRA~1\\certs"),
             )
         ],
         BadInput(

@@ -7,7 +7,7 @@
   the JSON/JUnit/HTML reports or the lab's request log.
 * The lab's PFX backups are PBES2 with AES-256-CBC (OIDs in the PKCS#12), the
   controller copies are mode 0600, and agent.ps1 sets the Administrators+SYSTEM
-  ACL with inheritance removed.
+  ACL with inheritance removed (only on a folder it created).
 * A connector named ``x'; Remove-Item C:\\ -Recurse; '`` is repointed through
   cert_compliance's set_connector and stays a name; agent.ps1 builds no code from
   strings (tree-sitter).
@@ -29,8 +29,9 @@ import yaml
 from cryptography.hazmat.primitives import serialization
 from tree_sitter import Language, Node, Parser
 
+from tests.lab import folders
 from tests.lab.scenarios import PFX_PASSWORD
-from tests.lab.state import read_json, write_json
+from tests.lab.state import HostState, read_json, write_json
 from tests.reliability.case_lab import BEFORE_RENEWAL, Case, CaseLab
 from tests.reliability.plays import PLAYBOOKS
 from tests.support.lab_plays import BACKUP_PASSWORD, COMPLIANCE_TASK, compliance_play
@@ -109,8 +110,9 @@ def test_secrets_never_show_at_vvvvvv_with_ansible_debug(case_lab: CaseLab, tmp_
         data = pfx.read_bytes()
         assert OID_PBES2 in data and OID_AES256_CBC in data, f"{pfx} is not PBES2/AES-256"
         assert OID_3DES_SHA1 not in data and OID_RC2_40 not in data, f"{pfx} uses a legacy cipher"
-        acl = read_json(pfx.parent / ".certwarden-acl.json")
-        assert acl == {"inheritance": "removed", "allow": {"S-1-5-32-544": "FullControl", "S-1-5-18": "FullControl"}}
+        host_dir = next(parent.parent for parent in pfx.parents if parent.name == "filesystem")
+        facts = folders.folder_facts(HostState(host_dir), "C:\\ProgramData\\certwarden\\backup")
+        assert facts["protected"] and {r["sid"] for r in facts["rules"]} == {folders.ADMINISTRATORS, folders.SYSTEM}
     kept = [p for p in (tmp_path / "backups").rglob("*") if p.is_file()]
     assert kept
     for path in kept:
@@ -169,8 +171,14 @@ def test_agent_builds_no_code_from_strings_and_locks_the_backup_folder() -> None
     assert "SetAccessRuleProtection($true, $false)" in body
     assert "'S-1-5-32-544', 'S-1-5-18'" in body and "Everyone" not in body
     step = functions["step-backup"]
-    assert "Set-AdministratorsOnlyAcl $directory" in step
+    assert "Use-BackupFolder $Step $directory" in step and "New-Item" not in step
     assert "CryptoAlgorithmOption" in step and "AES256_SHA256" in step
+    # Only a folder the agent has just created gets the ACL; New-Item without -Force fails on an existing one.
+    use = functions["use-backupfolder"]
+    create = use.split("'create'", 1)[1].split("'created'", 1)[0]
+    assert "New-Item -ItemType Directory -Path $Directory\n" in create
+    assert "Set-AdministratorsOnlyAcl $Directory" in create
+    assert use.count("Set-AdministratorsOnlyAcl") == 1
 
 
 def test_rollout_with_vaulted_passwords_shows_no_secret_at_vvvv(case_lab: CaseLab, tmp_path: Path) -> None:

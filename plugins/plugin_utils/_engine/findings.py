@@ -46,6 +46,9 @@ CODES: Mapping[str, str] = MappingProxyType(
         "bundle_does_not_chain": ERROR,
         "retired_certificate_present": ERROR,  # option retire names a certificate still in My; the plan removes it
         "retired_certificate_bound": ERROR,  # option retire names a certificate something still binds: kept
+        # backup.remote_directory is unsafe on this server (a system folder, or an existing folder that is not
+        # restricted): the plan's backups and removals cannot run, so the plan is empty.
+        "backup_folder_refused": ERROR,
         # From the evidence modules: what the wire and the logs show.
         "starttls_not_offered": ERROR,  # the server's EHLO reply did not list STARTTLS (event 12014)
         "tls_failure_logged": ERROR,  # the protocol log recorded a failed TLS negotiation

@@ -114,7 +114,8 @@ def run_compliance(
     restart_services: str = "never",
 ) -> dict[str, Any]:
     """``channel``: why the connection would expose secrets (None: it would not), and the policy (warn | fail)."""
-    before = read_snapshot(connection, host)
+    folder = desired.backup_directory if desired is not None else None
+    before = read_snapshot(connection, host, backup_directory=folder)
     now = clock()
     analysis = analyse(before, desired, now)
     result = _report(before, analysis, now)
@@ -137,13 +138,13 @@ def run_compliance(
 
     guard_secrets(plan, host, *channel, result)
     journal_pending_backups(plan, host, local_backup_directory)
-    outcome = apply_steps(connection, host, plan, read_after=True)
+    outcome = apply_steps(connection, host, plan, read_after=True, backup_directory=folder)
     result["applied"] = public_results(outcome)
     result["changed"] = outcome.changed
     result["backups"] = keep_backups(outcome, host, local_backup_directory, result)
     fail_on_step(outcome, host, result)
 
-    after = read_after_apply(connection, host, outcome)
+    after = read_after_apply(connection, host, outcome, backup_directory=folder)
     verified = analyse(after, desired, clock())
     result["findings_after"] = verified.to_dict()["findings"]
     result["compliant"] = verified.compliant

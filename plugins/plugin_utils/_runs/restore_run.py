@@ -75,6 +75,8 @@ def fetch_pending_backups(connection: Any, host: str, src: str, password: str | 
                 "store": entry["store"],
                 "directory": entry.get("remote_directory") or DesiredState.backup_directory,
                 "password": password,
+                # Hand back a verified backup only: a restore writes nothing into the folder.
+                "folder": "fetch",
             },
             f"fetch the server's backup of {entry['thumbprint']}",
         )

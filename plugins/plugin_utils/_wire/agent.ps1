@@ -442,16 +442,53 @@ function Get-HostInfo {
     }
 }
 
-function Invoke-Read {
+# Where this server keeps Windows, Program Files and Exchange. ExchangeInstallPath is the machine
+# variable Exchange setup sets; read from the machine scope, which a WinRM host started before setup lacks.
+function Get-ServerFolders {
+    [ordered]@{
+        windows           = ConvertTo-NullableString $env:SystemRoot
+        program_files     = ConvertTo-NullableString $env:ProgramFiles
+        program_files_x86 = ConvertTo-NullableString ${env:ProgramFiles(x86)}
+        exchange_install  = ConvertTo-NullableString ([Environment]::GetEnvironmentVariable('ExchangeInstallPath', 'Machine'))
+    }
+}
+
+# A folder's facts: what it is and its owner and DACL (as SDDL, and as rules with SIDs).
+function Get-FolderFacts([string]$Path) {
+    $facts = [ordered]@{ path = $Path; exists = $false; directory = $false; reparse_point = $false
+        protected = $false; owner = $null; sddl = $null; rules = @() }
+    if (-not (Test-Path -LiteralPath $Path)) { return $facts }
+    $item = Get-Item -LiteralPath $Path -Force
+    $sections = [System.Security.AccessControl.AccessControlSections]'Access, Owner'
+    $acl = $item.GetAccessControl($sections)
+    $facts.exists = $true
+    $facts.directory = [bool]$item.PSIsContainer
+    $facts.reparse_point = [bool]($item.Attributes -band [System.IO.FileAttributes]::ReparsePoint)
+    $facts.protected = [bool]$acl.AreAccessRulesProtected
+    $facts.owner = [string]$acl.GetOwner([System.Security.Principal.SecurityIdentifier]).Value
+    $facts.sddl = $acl.GetSecurityDescriptorSddlForm($sections)
+    $facts.rules = @(foreach ($rule in $acl.GetAccessRules($true, $true, [System.Security.Principal.SecurityIdentifier])) {
+            [ordered]@{ sid = [string]$rule.IdentityReference.Value; rights = [string]$rule.FileSystemRights
+                type = [string]$rule.AccessControlType; inherited = [bool]$rule.IsInherited }
+        })
+    return $facts
+}
+
+function Invoke-Read($Options) {
     $stores = [ordered]@{}
     foreach ($name in @('My', 'CA', 'Root', 'AuthRoot')) { $stores[$name] = @(Read-Store $name) }
     $load = Assert-ExchangeLoaded
+    $hostInfo = Get-HostInfo
+    $hostInfo.folders = Get-ServerFolders
+    $backupFolder = $null
+    if ($Options.backup_directory) { $backupFolder = Get-FolderFacts ([string]$Options.backup_directory) }
     [ordered]@{
-        host          = Get-HostInfo
+        host          = $hostInfo
         stores        = $stores
         exchange      = Read-Exchange $load
         exchange_load = $load
         iis_bindings  = @(Read-IisBindings)
+        backup_folder = $backupFolder
     }
 }
 
@@ -652,7 +689,32 @@ function Get-ExistingBackup([string]$Thumbprint, [string]$StoreName, [string]$Di
             return @{ changed = $false; data = (Get-BackupData $path $candidate.kind $Thumbprint.ToUpperInvariant() $null) }
         }
     }
-    throw "there is no certificate $Thumbprint in LocalMachine\$StoreName and no backup of it in $Directory"
+    throw "there is no verified backup of $Thumbprint (LocalMachine\$StoreName) in $Directory"
+}
+
+# The folder as the plan says to use it; each case compares with what the read saw, none judges.
+# create: absent at the read, so it must still be absent (New-Item without -Force fails on an existing
+# one). created: an earlier step of this apply made it. existing: its owner and DACL as the read saw them.
+function Use-BackupFolder($Step, [string]$Directory) {
+    switch ([string](Get-Field $Step 'folder')) {
+        'create' {
+            if (Test-Path -LiteralPath $Directory) {
+                throw "the backup folder $Directory did not exist at the read and exists now; not using or changing a folder this run did not create"
+            }
+            $null = New-Item -ItemType Directory -Path $Directory
+            Set-AdministratorsOnlyAcl $Directory
+        }
+        'created' {
+            if (-not (Test-Path -LiteralPath $Directory -PathType Container)) { throw "the backup folder $Directory is gone" }
+        }
+        'existing' {
+            $now = Get-FolderFacts $Directory
+            if (-not $now.directory -or $now.reparse_point -or $now.sddl -cne [string](Get-Field $Step 'folder_sddl')) {
+                throw "the backup folder $Directory changed since the read (its owner and permissions are now $($now.sddl)); not writing a backup into it"
+            }
+        }
+        default { throw "unknown folder use '$($Step.folder)'" }
+    }
 }
 
 function Step-Backup($Step) {
@@ -662,7 +724,9 @@ function Step-Backup($Step) {
     $store = Open-Store $storeName $false
     try { $certificate = @(Find-Certificate $store $thumbprint) }
     finally { $store.Close() }
-    if ($certificate.Count -eq 0) { return Get-ExistingBackup $thumbprint $storeName $directory $Step.password }
+    if ($certificate.Count -eq 0 -or [string]$Step.folder -eq 'fetch') {
+        return Get-ExistingBackup $thumbprint $storeName $directory $Step.password
+    }
     $item = Get-Item -LiteralPath ('Cert:\LocalMachine\' + $storeName + '\' + $certificate[0].Thumbprint)
 
     $kind = 'der'
@@ -672,8 +736,7 @@ function Step-Backup($Step) {
         $password = ConvertTo-SecureString -String ([string]$Step.password) -AsPlainText -Force
     }
     $extension = @{ der = '.cer'; pfx = '.pfx' }[$kind]
-    $null = New-Item -ItemType Directory -Path $directory -Force
-    Set-AdministratorsOnlyAcl $directory
+    Use-BackupFolder $Step $directory
     $path = Join-Path $directory ($certificate[0].Thumbprint + $extension)
 
     $changed = $false
@@ -834,7 +897,7 @@ function Invoke-Apply($Options) {
         # steps' results, which may carry backups: the controller then reads in a command of its own.
         $outcome.after = $null
         $outcome.after_error = $null
-        try { $outcome.after = Invoke-Read }
+        try { $outcome.after = Invoke-Read $Options }
         catch { $outcome.after_error = [ordered]@{ category = Get-ErrorCategory $_.Exception; message = $_.Exception.Message } }
     }
     $outcome
@@ -930,7 +993,7 @@ try {
     }
     if ($null -ne $request.options) { $AgentState.credential = New-ExchangeCredential $request.options.exchange_credential }
     switch ([string]$request.operation) {
-        'read' { $response.result = Invoke-Read }
+        'read' { $response.result = Invoke-Read $request.options }
         'apply' { $response.result = Invoke-Apply $request.options }
         'read_logs' { $response.result = Invoke-ReadLogs $request.options }
         default { throw (New-AgentError 'bad_request' "unknown operation '$($request.operation)'") }

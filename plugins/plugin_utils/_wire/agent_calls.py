@@ -24,9 +24,13 @@ class StepFailed(Exception):
         self.details = details
 
 
-def read_snapshot(connection: Any, host: str) -> Snapshot:
-    """One ``read`` round trip, parsed (a malformed answer names the field)."""
-    return Snapshot.from_read_result(run_agent(connection, host, "read", {}))
+def read_snapshot(connection: Any, host: str, *, backup_directory: str | None = None) -> Snapshot:
+    """One ``read`` round trip, parsed (a malformed answer names the field).
+
+    With ``backup_directory`` the read also reports that folder's facts (exists, ACL) for the engine to judge.
+    """
+    options = {"backup_directory": backup_directory} if backup_directory else {}
+    return Snapshot.from_read_result(run_agent(connection, host, "read", options))
 
 
 @dataclass(frozen=True)
@@ -45,15 +49,25 @@ class ApplyOutcome:
         return [r for r in self.results if r.get("action") == action and r.get("status") in ("changed", "unchanged")]
 
 
-def apply_steps(connection: Any, host: str, steps: Sequence[Step], *, read_after: bool = False) -> ApplyOutcome:
+def apply_steps(
+    connection: Any,
+    host: str,
+    steps: Sequence[Step],
+    *,
+    read_after: bool = False,
+    backup_directory: str | None = None,
+) -> ApplyOutcome:
     """One ``apply`` round trip carrying every step; the agent stops at the first failure.
 
     With ``read_after`` the agent then reads the whole server again in the same
-    invocation (one PowerShell start, one Exchange load), whatever the steps did.
+    invocation (one PowerShell start, one Exchange load), whatever the steps did;
+    ``backup_directory`` is the folder that read reports on, as ``read_snapshot``'s.
     """
     options: dict[str, Any] = {"steps": [s.to_request() for s in steps]}
     if read_after:
         options["read_after"] = True
+        if backup_directory:
+            options["backup_directory"] = backup_directory
     result = run_agent(connection, host, "apply", options)
     results = list(result.get("results") or [])
     failed = next((r for r in results if r.get("status") == "failed"), None)
@@ -61,7 +75,9 @@ def apply_steps(connection: Any, host: str, steps: Sequence[Step], *, read_after
     return ApplyOutcome(results=results, failed_step=failed, after=after if isinstance(after, dict) else None)
 
 
-def read_after_apply(connection: Any, host: str, outcome: ApplyOutcome) -> Snapshot:
+def read_after_apply(
+    connection: Any, host: str, outcome: ApplyOutcome, *, backup_directory: str | None = None
+) -> Snapshot:
     """The server as it is after an apply: the agent's own fresh read, or a ``read`` of its own.
 
     The agent's read is a read like any other (the same code, run after the
@@ -70,7 +86,7 @@ def read_after_apply(connection: Any, host: str, outcome: ApplyOutcome) -> Snaps
     """
     if outcome.after is not None:
         return Snapshot.from_read_result(outcome.after)
-    return read_snapshot(connection, host)
+    return read_snapshot(connection, host, backup_directory=backup_directory)
 
 
 def public_results(outcome: ApplyOutcome) -> list[dict[str, Any]]:

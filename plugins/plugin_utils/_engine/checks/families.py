@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.checks.backup_folder import backup_folder
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.checks.bindings import desired_bindings
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.checks.check_run import CheckRun, Report
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.checks.connectors import binders
@@ -90,6 +91,7 @@ CHECKS: tuple[Check, ...] = (
         needs_desired=True,
     ),
     Check("retired", retired, ("retired_certificate_present", "retired_certificate_bound"), needs_desired=True),
+    Check("backup_folder", backup_folder, ("backup_folder_refused",), needs_desired=True),
     Check("in_use", bound_certificates, ("no_private_key", *_CERTIFICATE_CODES, *_CHAIN_CODES)),
     # Last: it judges the final plan, and only when no other check refused it.
     Check("end_state", plan_end_state, ("plan_breaks_binding",), needs_desired=True),

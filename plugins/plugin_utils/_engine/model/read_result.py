@@ -25,6 +25,10 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.
     StoredCertificate,
     TransportService,
 )
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.server_folders import (
+    ServerFolders,
+    parse_server_folders,
+)
 
 STORE_NAMES = ("My", "CA", "Root", "AuthRoot")
 
@@ -36,6 +40,7 @@ class SnapshotParts(NamedTuple):
     stores: Mapping[str, tuple[StoredCertificate, ...]]
     exchange: ExchangeState | None
     iis_bindings: tuple[IisBinding, ...]
+    folders: ServerFolders | None
 
 
 def _get(obj: Mapping, key: str, where: str, kind: type | tuple[type, ...], *, optional: bool = False) -> Any:
@@ -297,4 +302,5 @@ def parse_read_result(result: Any) -> SnapshotParts:
         stores=stores,
         exchange=_parse_exchange(result.get("exchange")),
         iis_bindings=bindings,
+        folders=parse_server_folders(result),
     )

@@ -23,6 +23,7 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.
     STORE_NAMES,
     parse_read_result,
 )
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.server_folders import ServerFolders
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.snapshot_output import (
     snapshot_facts,
     snapshot_read_result,
@@ -50,6 +51,8 @@ class Snapshot:
     stores: Mapping[str, tuple[StoredCertificate, ...]]
     exchange: ExchangeState | None
     iis_bindings: tuple[IisBinding, ...]
+    # The server's system folders and the backup folder's facts (None: the read did not report them).
+    folders: ServerFolders | None = None
 
     @classmethod
     def from_read_result(cls, result: dict) -> Snapshot:

@@ -14,6 +14,9 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.
     StoredCertificate,
 )
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.read_result import STORE_NAMES
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.server_folders import (
+    folders_read_result,
+)
 
 if TYPE_CHECKING:
     from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.snapshot import Snapshot
@@ -112,7 +115,8 @@ def snapshot_read_result(snapshot: Snapshot) -> dict:
                 "receive_protocol_log_path": ex.transport_service.receive_protocol_log_path,
             },
         }
-    return {
+    system, backup = folders_read_result(snapshot.folders)
+    result: dict[str, Any] = {
         "host": {
             "computer_name": snapshot.host.computer_name,
             "fqdn": snapshot.host.fqdn,
@@ -123,6 +127,10 @@ def snapshot_read_result(snapshot: Snapshot) -> dict:
         "exchange": exchange,
         "iis_bindings": [_binding_dict(b) for b in snapshot.iis_bindings],
     }
+    if system is not None:
+        result["host"]["folders"] = system
+        result["backup_folder"] = backup
+    return result
 
 
 def _hybrid_dict(h: HybridConfiguration | None) -> dict | None:

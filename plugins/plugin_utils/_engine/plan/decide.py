@@ -14,6 +14,7 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.checks
     serves_here,
 )
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.checks.selection import group_key
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.backup_folder import judge_backup_folder
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.desired_state import DesiredState
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.names import (
     names_equal,
@@ -327,6 +328,7 @@ def decide(ctx: Context) -> Remediation:
         _plan_bindings(ctx, out)
     _plan_removals(ctx, out)
     _plan_retirements(ctx, out)
+    out.decisions.backup_folder = judge_backup_folder(desired.backup_directory, ctx.snapshot.folders)
     return out
 
 

@@ -2,11 +2,33 @@
 
 from __future__ import annotations
 
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.server_folders import (
+    ADMINISTRATORS_SID,
+    SYSTEM_SID,
+    FolderFacts,
+)
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.snapshot import Snapshot
 
 # Stores shown in the diff: those the plan can change. Root and AuthRoot hold
 # hundreds of entries on a real server; only a change there is worth a line.
 _STORES = ("My", "CA", "Root")
+_SID_NAMES = {SYSTEM_SID: "SYSTEM", ADMINISTRATORS_SID: "Administrators"}
+
+
+def render_folder(facts: FolderFacts) -> list[str]:
+    """The backup folder's lines: absent, or what it is and who it allows (the permissions the apply sets)."""
+    if not facts.exists:
+        return [f"Backup folder {facts.path}: absent"]
+    kind = "junction/symbolic link" if facts.reparse_point else "folder" if facts.directory else "file"
+    inheritance = "inheritance disabled" if facts.protected else "inheritance enabled"
+    lines = [f"Backup folder {facts.path}: {kind}, {inheritance}"]
+    for rule in facts.rules:
+        who = _SID_NAMES.get(rule.sid)
+        lines.append(
+            f"  {'allow' if rule.allow else 'deny'} {rule.sid}{f' ({who})' if who else ''} {rule.rights}"
+            + ("  (inherited)" if rule.inherited else "")
+        )
+    return lines
 
 
 def render_state(snapshot: Snapshot, *, changed_roots: frozenset[str] = frozenset()) -> str:
@@ -36,6 +58,8 @@ def render_state(snapshot: Snapshot, *, changed_roots: frozenset[str] = frozense
     if snapshot.iis_bindings:
         lines.append("IIS bindings:")
         lines.extend(f"  {b.reference}: {b.thumbprint or '(none)'}" for b in snapshot.iis_bindings)
+    if snapshot.folders is not None and snapshot.folders.backup is not None:
+        lines.extend(render_folder(snapshot.folders.backup))
     return "\n".join(lines) + "\n"
 
 

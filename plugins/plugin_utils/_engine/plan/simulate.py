@@ -18,6 +18,12 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.
     Certificate,
     parse_certificate,
 )
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.server_folders import (
+    RESTRICTED_SIDS,
+    AccessRule,
+    FolderFacts,
+    ServerFolders,
+)
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.snapshot import (
     ConnectorKind,
     ExchangeCertificate,
@@ -140,6 +146,21 @@ def _remove(snapshot: Snapshot, params: dict) -> Snapshot:
     return snapshot
 
 
+def _create_backup_folder(snapshot: Snapshot, params: dict) -> Snapshot:
+    """A ``backup`` step with ``folder: create`` leaves the folder the agent makes: inheritance off,
+    SYSTEM and Administrators with full control (agent.ps1 ``Set-AdministratorsOnlyAcl``)."""
+    if params.get("folder") != "create":
+        return snapshot
+    created = FolderFacts(
+        path=str(params.get("directory") or ""),
+        exists=True,
+        directory=True,
+        protected=True,
+        rules=tuple(AccessRule(sid, "FullControl", allow=True, inherited=False) for sid in RESTRICTED_SIDS),
+    )
+    return replace(snapshot, folders=replace(snapshot.folders or ServerFolders(), backup=created))
+
+
 def apply_step(snapshot: Snapshot, step: Step) -> Snapshot:
     params = dict(step.params)
     action = step.action
@@ -160,7 +181,9 @@ def apply_step(snapshot: Snapshot, step: Step) -> Snapshot:
         return _set_hybrid(snapshot, params)
     if action == "set_iis_binding":
         return _set_iis_binding(snapshot, params)
-    if action in ("backup", "set_protocol_logging", "restart_service"):
+    if action == "backup":
+        return _create_backup_folder(snapshot, params)
+    if action in ("set_protocol_logging", "restart_service"):
         return snapshot  # no change to what the engine reads
     if action == "remove":
         return _remove(snapshot, params)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.backup_folder import FolderUse
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.certificate import Certificate
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.desired_state import DesiredState
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.snapshot import (
@@ -59,6 +60,7 @@ class Decisions:
     set_hybrid: str | None = None
     set_iis: list[tuple[IisBinding, str]] = field(default_factory=list)
     removals: list[tuple[str, str]] = field(default_factory=list)  # (thumbprint, reason), store My
+    backup_folder: FolderUse | None = None  # how the backup steps use backup.remote_directory
 
     def removes(self, thumbprint: str) -> bool:
         return any(t == thumbprint for t, _unused in self.removals)
@@ -167,6 +169,14 @@ def _set_iis_binding(decisions: Decisions, desired: DesiredState | None) -> list
     ]
 
 
+def _folder_params(use: FolderUse | None, first: bool) -> dict[str, Any]:
+    """``folder``: ``create`` (absent at the read: create it, set its ACL), ``created`` (an earlier step of
+    this apply created it) or ``existing`` (use it only while its ACL is the ``folder_sddl`` the read saw)."""
+    if use is None or use.create:
+        return {"folder": "create" if first else "created"}
+    return {"folder": "existing", "folder_sddl": use.sddl}
+
+
 def _backup(decisions: Decisions, desired: DesiredState | None) -> list[dict]:
     return [
         _raw(
@@ -176,10 +186,11 @@ def _backup(decisions: Decisions, desired: DesiredState | None) -> list[dict]:
                 "store": "My",
                 "directory": desired.backup_directory if desired else None,
                 "password": desired.backup_password if desired else None,
+                **_folder_params(decisions.backup_folder, index == 0),
             },
             f"keep a verified copy before removing {thumbprint}",
         )
-        for thumbprint, _reason in sorted(decisions.removals)
+        for index, (thumbprint, _reason) in enumerate(sorted(decisions.removals))
     ]
 
 
