@@ -165,6 +165,7 @@ def test_apply_remediates_the_duplicate_and_is_idempotent(lab_factory: Any) -> N
             "store": "My",
             "directory": BACKUP_DIR,
             "password": "backup-secret",
+            "folder": "create",
         },
         {"id": "s5", "action": "remove", "thumbprint": old, "store": "My"},
     ]
@@ -220,6 +221,7 @@ def test_backup_of_a_non_exportable_key_is_der(dup_lab: LabHandle) -> None:
         "store": "My",
         "directory": BACKUP_DIR,
         "password": "secret",
+        "folder": "create",
     }
     data = LabClient(dup_lab, "EX01").call("apply", {"steps": [step]})["result"]["results"][0]["data"]
     assert data["kind"] == "der" and data["path"].endswith(".cer") and data["thumbprint_read_back"] == self_signed
