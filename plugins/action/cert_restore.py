@@ -8,6 +8,7 @@ from typing import Any
 from ansible_collections.certwarden.exchange.plugins.modules import cert_restore as module_doc
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.certificate import normalize_thumbprint
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.action_base import CertwardenAction
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.channel import channel_risk
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.restore_run import run_restore
 
 
@@ -24,4 +25,5 @@ class ActionModule(CertwardenAction):
             thumbprints,
             check_mode=self.check_mode,
             diff_mode=self.diff_mode,
+            risk=channel_risk(self._connection),
         )

@@ -43,6 +43,17 @@ options:
   password:
     description: The password the PFX backups were protected with.
     type: str
+  insecure_channel:
+    description:
+      - What to do when a PFX backup and its password, or the backup password (to fetch a backup an interrupted
+        cert_compliance run was making), would travel to the server over plain HTTP without message encryption, or
+        over HTTPS with C(ansible_winrm_server_cert_validation=ignore).
+      - V(warn) restores and warns once per host; V(fail) stops before the first command that would carry them,
+        nothing changed.
+      - Check mode sends no secret, so it never warns.
+    type: str
+    choices: [warn, fail]
+    default: warn
 seealso:
   - module: certwarden.exchange.cert_compliance
 """

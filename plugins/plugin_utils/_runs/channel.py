@@ -4,7 +4,9 @@ A PFX, its password and the backup password travel in the apply request. Over
 plain HTTP without message encryption anyone on the path reads them; over HTTPS
 without server certificate validation anyone who can intercept the connection
 does. Such a run warns once per host, or, with ``insecure_channel: fail``,
-stops before the apply (nothing changed).
+stops before the apply (nothing changed). cert_compliance sends the PFX, its
+password and the backup password; cert_restore sends PFX backups with their
+password, and the backup password when it fetches an interrupted backup.
 """
 
 from __future__ import annotations
@@ -57,16 +59,42 @@ def secrets_in(steps: Sequence[Step]) -> list[str]:
     return list(dict.fromkeys(carried))
 
 
+class SecretsChannel:
+    """One host's verdict on its channel for a run that may apply more than once: refuse before, or warn once.
+
+    cert_restore applies twice (fetching interrupted backups, then restoring); the user gets one warning
+    naming everything the run sent, and ``fail`` stops before the first apply that would carry a secret.
+    """
+
+    def __init__(self, host: str, risk: str | None, policy: str) -> None:
+        self.host, self.risk, self.policy = host, risk, policy
+        self.carried: list[str] = []
+
+    def before_apply(self, steps: Sequence[Step], result: dict[str, Any]) -> None:
+        """Call before sending ``steps``; ``result`` is what the task returns if it stops here."""
+        new = secrets_in(steps)
+        if self.risk is None or not new:
+            return
+        self.carried = list(dict.fromkeys([*self.carried, *new]))
+        if self.policy == "fail":
+            raise ModuleFailure(
+                f"option insecure_channel: {self._message(new)}; nothing was changed (use HTTPS with certificate "
+                "validation, or set insecure_channel: warn)",
+                **{**result, "changed": False},
+            )
+
+    def _message(self, carried: Sequence[str]) -> str:
+        return f"{' and '.join(carried)} would travel to {self.host} over {self.risk}"
+
+    def warn(self, result: dict[str, Any]) -> None:
+        """Add the one warning (if anything was carried) to ``result``."""
+        if self.carried:
+            message = f"{self._message(self.carried)}; set insecure_channel: fail to refuse this"
+            result.setdefault("warnings", []).append(message)
+
+
 def guard_secrets(steps: Sequence[Step], host: str, risk: str | None, policy: str, result: dict[str, Any]) -> None:
     """Warn (into ``result``) or stop before the apply when secrets would cross an unverified channel."""
-    carried = secrets_in(steps)
-    if risk is None or not carried:
-        return
-    message = f"{' and '.join(carried)} would travel to {host} over {risk}"
-    if policy == "fail":
-        raise ModuleFailure(
-            f"option insecure_channel: {message}; nothing was changed (use HTTPS with certificate validation, "
-            "or set insecure_channel: warn)",
-            **{**result, "changed": False},
-        )
-    result.setdefault("warnings", []).append(f"{message}; set insecure_channel: fail to refuse this")
+    channel = SecretsChannel(host, risk, policy)
+    channel.before_apply(steps, result)
+    channel.warn(result)

@@ -17,6 +17,7 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.plan.d
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.plan.simulate import apply_plan
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.plan.steps import Step
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.action_base import ModuleFailure
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.channel import SecretsChannel
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.kept_backups import (
     MANIFEST,
     keep_backups,
@@ -54,7 +55,9 @@ def _certificate_der(backup_file: Path, kind: str, content: bytes, password: str
     return cert.public_bytes(serialization.Encoding.DER)
 
 
-def fetch_pending_backups(connection: Any, host: str, src: str, password: str | None) -> None:
+def fetch_pending_backups(
+    connection: Any, host: str, src: str, password: str | None, channel: SecretsChannel | None = None
+) -> None:
     """Fetch the server's copy of every backup the manifest lists as pending.
 
     A pending entry is a backup an apply was about to make when its answer was
@@ -82,6 +85,8 @@ def fetch_pending_backups(connection: Any, host: str, src: str, password: str | 
         )
         for index, entry in enumerate(pending, start=1)
     ]
+    if channel is not None:
+        channel.before_apply(steps, {})
     outcome = apply_steps(connection, host, steps)
     keep_backups(outcome, host, src, {"changed": outcome.changed}, option="src")
     failed = outcome.failed_step
@@ -156,13 +161,23 @@ def restore_step(index: int, backup: Backup, password: str | None) -> Step:
 
 
 def run_restore(
-    connection: Any, host: str, params: dict[str, Any], thumbprints: set[str], *, check_mode: bool, diff_mode: bool
+    connection: Any,
+    host: str,
+    params: dict[str, Any],
+    thumbprints: set[str],
+    *,
+    check_mode: bool,
+    diff_mode: bool,
+    risk: str | None = None,
 ) -> dict[str, Any]:
+    """``risk``: why the connection would expose secrets (None: it would not); ``insecure_channel`` decides."""
     password = params.get("password")
+    channel = SecretsChannel(host, risk, params.get("insecure_channel") or "warn")
     if not check_mode:  # fetching is an apply round trip; check mode stays a read
-        fetch_pending_backups(connection, host, params["src"], password)
+        fetch_pending_backups(connection, host, params["src"], password, channel)
     nothing = nothing_to_restore(params["src"], host, thumbprints)
     if nothing is not None:
+        channel.warn(nothing)
         return nothing
     backups = load_backups(params["src"], host, thumbprints, password)
     before = read_snapshot(connection, host)
@@ -174,12 +189,15 @@ def run_restore(
     }
     steps = [restore_step(i, b, password) for i, b in enumerate(missing, start=1)]
     if not steps:
+        channel.warn(result)  # the fetch of an interrupted backup may have carried the backup password
         return result
     if check_mode:
         if diff_mode:
             result["diff"] = state_diff(before, apply_plan(before, steps), host)
         return result
+    channel.before_apply(steps, result)
     outcome = apply_steps(connection, host, steps, read_after=diff_mode)
+    channel.warn(result)
     result["applied"] = public_results(outcome)
     fail_on_step(outcome, host, result)
     if diff_mode:

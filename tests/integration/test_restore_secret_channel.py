@@ -1,0 +1,65 @@
+"""cert_restore sends PFX backups and their password: over a channel nobody verified it warns once, or refuses.
+
+duplicate-revoked, EX02: cert_compliance removes the revoked old certificate (it has an exportable key) after a
+PFX backup; cert_restore puts it back with its key, so the PFX and the backup password travel to the server.
+The lab's default hosts speak WinRM over plain HTTP with basic authentication (no message encryption).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.lab import state_digest
+from tests.support.lab_plays import BACKUP_PASSWORD, COMPLIANCE_TASK, RESTORE_TASK, compliance_play
+from tests.support.playbook import run_playbook
+
+pytestmark = pytest.mark.lab
+HOST = "EX02"
+
+
+def _restore(src: Path, **options: str) -> list[dict]:
+    args = {"src": str(src), "password": BACKUP_PASSWORD, **options}
+    return [
+        {
+            "hosts": "exchange",
+            "gather_facts": False,
+            "tasks": [{"name": RESTORE_TASK, "certwarden.exchange.cert_restore": args}],
+        }
+    ]
+
+
+def test_restore_over_plain_http_refuses_with_fail_and_warns_once_by_default(lab_factory, tmp_path: Path) -> None:
+    lab = lab_factory("duplicate-revoked")
+    old = lab.record["hosts"][HOST]["thumbprints"]["revoked"]
+    backups = tmp_path / "backups"
+    removed = run_playbook(compliance_play(backups), lab.inventory_path, tmp_path / "remove", limit=HOST)
+    assert removed.results(COMPLIANCE_TASK)[HOST]["backups"][0]["kind"] == "pfx"
+    my = lab.host_dir(HOST) / "stores" / "My"
+    assert not (my / f"{old}.cer").exists()
+    before = state_digest(lab.dir)
+
+    refused = run_playbook(
+        _restore(backups, insecure_channel="fail"), lab.inventory_path, tmp_path / "fail", limit=HOST
+    )
+    result = refused.results(RESTORE_TASK)[HOST]
+    assert refused.statuses(RESTORE_TASK)[HOST] == "failed" and result["changed"] is False, result
+    assert result["msg"].startswith(
+        f"option insecure_channel: the PFX and its password would travel to {HOST} over plain HTTP without message "
+        "encryption"
+    ), result["msg"]
+    assert state_digest(lab.dir) == before
+
+    checked = run_playbook(_restore(backups), lab.inventory_path, tmp_path / "check", limit=HOST, check=True)
+    assert checked.results(RESTORE_TASK)[HOST]["changed"] is True
+    assert not checked.results(RESTORE_TASK)[HOST].get("warnings")
+
+    restored = run_playbook(_restore(backups), lab.inventory_path, tmp_path / "warn", limit=HOST)
+    result = restored.results(RESTORE_TASK)[HOST]
+    assert result["changed"] is True and result["restored"] == [{"thumbprint": old, "store": "My", "kind": "pfx"}]
+    [warning] = result["warnings"]
+    assert f"the PFX and its password would travel to {HOST} over plain HTTP" in warning
+    assert "insecure_channel: fail" in warning
+    assert restored.output.count("would travel to") == 1
+    assert (my / f"{old}.cer").exists() and (my / f"{old}.key").exists()
