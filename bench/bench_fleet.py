@@ -8,7 +8,8 @@ run is measured from outside (``bench.lab_runs.run_ansible``): wall time, CPU of
 whole ansible process tree (``wait4``), peak summed PSS and RSS of the tree, the main
 process's RSS, and the lab process's CPU. The ratios are the medians of the per-pair
 ratios (nightly / raw). The nightly's WinRM commands and Exchange loads per server are
-counted from the lab's request log. Then the lab alone: one agent read per host
+counted from the lab's request log, its tasks per server (each a forked worker) from the
+timing callback. Then the lab alone: one agent read per host
 straight from pywinrm, ``--forks`` at a time, so the lab's own ceiling is known.
 
 ``--server-costs`` gives every lab host a real server's fixed costs
@@ -139,6 +140,8 @@ def measure(
                 if kind == "nightly" and not nightly_counts:
                     after = _request_counts(lab)
                     nightly_counts = {action: (after[action] - before[action]) / servers for action in after}
+                    # Every task result the timing callback saw is one worker forked for one server.
+                    nightly_counts["task"] = len(runs["nightly"][-1][0].timings) / servers
         load = pywinrm_load(lab, forks)
     finally:
         lab.stop()
@@ -157,6 +160,7 @@ def measure(
         "nightly_per_server": {
             "winrm_commands": nightly_counts["command"],
             "exchange_loads": nightly_counts["exchange_load"],
+            "tasks": nightly_counts["task"],
         },
         "ratio": {
             "wall_pairs": pair_wall,
@@ -195,7 +199,7 @@ def _print(rows: list[dict[str, Any]]) -> None:
     print(
         f"{'servers':>7} {'forks':>5} {'pairs':>5} {'raw wall s':>10} {'nightly wall s':>14} {'wall ratio':>10} "
         f"{'raw CPU s':>9} {'nightly CPU s':>13} {'CPU ratio':>9} {'peak PSS MiB (raw/nightly)':>26} "
-        f"{'cmds/server':>11} {'loads/server':>12}"
+        f"{'cmds/server':>11} {'loads/server':>12} {'tasks/server':>12}"
     )
     for r in rows:
         raw, nightly = r["raw"], r["nightly"]
@@ -204,7 +208,8 @@ def _print(rows: list[dict[str, Any]]) -> None:
             f"{median(nightly['wall_seconds']):>14.1f} {figure(r['ratio']['wall'], '.2f'):>10} "
             f"{median(raw['controller_cpu_seconds']):>9.1f} {median(nightly['controller_cpu_seconds']):>13.1f} "
             f"{figure(r['ratio']['cpu'], '.2f'):>9} {raw['peak_pss_mib']:>12.0f} / {nightly['peak_pss_mib']:<11.0f} "
-            f"{r['nightly_per_server']['winrm_commands']:>11.2f} {r['nightly_per_server']['exchange_loads']:>12.2f}"
+            f"{r['nightly_per_server']['winrm_commands']:>11.2f} {r['nightly_per_server']['exchange_loads']:>12.2f} "
+            f"{r['nightly_per_server']['tasks']:>12.2f}"
         )
 
 

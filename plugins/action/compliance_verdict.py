@@ -8,7 +8,10 @@ from typing import Any
 
 from ansible_collections.certwarden.exchange.plugins.modules import compliance_verdict as module_doc
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._report.drift_text import verdict
-from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.action_base import CertwardenAction
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.action_base import (
+    CertwardenAction,
+    ModuleFailure,
+)
 
 
 def current_findings(results: list[Any]) -> Iterator[dict[str, Any]]:
@@ -37,14 +40,28 @@ def failed_probes(results: list[Any]) -> list[str]:
     ]
 
 
+def registered_results(names: list[str], task_vars: dict[str, Any], host: str) -> list[Any]:
+    """The registered variables ``names``, as the host holds them (never templated: module output is data)."""
+    missing = [name for name in names if name not in task_vars]
+    if missing:
+        raise ModuleFailure(
+            f"option registered: {host} has no variable {', '.join(map(repr, missing))}; name the register: of "
+            "a task that ran on it"
+        )
+    return [task_vars[name] for name in names]
+
+
 class ActionModule(CertwardenAction):
     MODULE = "compliance_verdict"
     DOCUMENTATION = module_doc.DOCUMENTATION
 
     def execute(self, params: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
         host = str(task_vars.get("inventory_hostname", self._play_context.remote_addr))
+        if not params["results"] and not params["registered"]:
+            raise ModuleFailure("compliance_verdict: give the results to judge in results or registered")
+        results = [*params["results"], *registered_results(params["registered"], task_vars, host)]
         fail_on = params["fail_on"]
-        judged = verdict(host, current_findings(params["results"]), fail_on, params["as_errors"])
+        judged = verdict(host, current_findings(results), fail_on, params["as_errors"])
         result: dict[str, Any] = {
             "msg": judged.headline(fail_on),
             "drift": list(judged.lines),
@@ -52,7 +69,7 @@ class ActionModule(CertwardenAction):
             "changed": judged.drifting and not judged.fails,
             "failed": judged.fails,
         }
-        unprobed = failed_probes(params["results"])
+        unprobed = failed_probes(results)
         if unprobed:
             # The server is not judged whole: what its endpoints present is unknown.
             result.update(msg=f"{host} could not be probed: {'; '.join(unprobed)}", changed=False, failed=True)

@@ -37,7 +37,17 @@ options:
         that could not see its endpoint fails the server whatever O(fail_on), naming the endpoint in C(msg).
     type: list
     elements: dict
-    required: true
+    default: []
+  registered:
+    description:
+      - Names of registered variables whose results are judged like those in O(results), read from the host's
+        variables as they are, without templating them.
+      - A check's result is large (findings with their evidence, certificates, the plan, the probes' chains);
+        templating it into O(results) costs the controller more than the judgement itself, on every server.
+      - A name the host has no variable for is an error naming it.
+    type: list
+    elements: str
+    default: []
   fail_on:
     description:
       - C(error) fails the server on any error finding, C(warning) on any finding, C(never) only reports.
@@ -63,6 +73,11 @@ EXAMPLES = r"""
   failed_when: compliance.findings is not defined
 
 - name: Fail the server when it drifts, naming every finding
+  certwarden.exchange.compliance_verdict:
+    registered: [compliance]
+    fail_on: error
+
+- name: The same, with the results given as values
   certwarden.exchange.compliance_verdict:
     results: ["{{ compliance }}"]
     fail_on: error

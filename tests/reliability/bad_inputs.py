@@ -296,6 +296,28 @@ def catalogue(files: dict[str, Path], backups: Path, pki: TestPki) -> list[BadIn
             cert(pfx="no-such-renewal.pfx"),
             ("certificate.pfx", "no-such-renewal.pfx"),
         ),
+        BadInput(
+            "probe port out of range",
+            "cert_compliance",
+            comp(probes=[{"host": "127.0.0.1", "port": 70000}]),
+            ("probes[0].port", "70000"),
+            check_mode=True,
+        ),
+        BadInput(
+            "probe timeout zero",
+            "cert_compliance",
+            comp(probes=[{"host": "127.0.0.1", "port": 25, "timeout": 0}]),
+            ("probes[0].timeout", "0"),
+            check_mode=True,
+        ),
+        BadInput("probe without a port", "cert_compliance", comp(probes=[{"host": "127.0.0.1"}]), ("port",)),
+        BadInput(
+            "verdict of a variable the host does not have",
+            "compliance_verdict",
+            {"registered": ["no_such_result"]},
+            ("registered", "no_such_result"),
+        ),
+        BadInput("verdict of nothing", "compliance_verdict", {}, ("results", "registered")),
     ]
     return cases
 
