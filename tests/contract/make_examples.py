@@ -221,6 +221,7 @@ def build(pki: TestPki) -> dict[str, dict]:
         "exchange": exchange,
         "exchange_load": exchange_load,
         "iis_bindings": iis,
+        "http_sys_bindings": [],
         "backup_folder": None,
     }
     examples: dict[str, dict] = {

@@ -24,6 +24,7 @@ BOUND_AS = {
     "iis_binding": "iis_binding Default Web Site *:8443:",
     "exchange_services": "exchange_services IMAP",
     "internal_transport": "internal_transport",
+    "http_sys_binding": "http_sys_binding 0.0.0.0:5986",
 }
 
 

@@ -162,6 +162,7 @@ def op_read(host: HostState, options: dict[str, Any], hooks: StepHooks) -> dict[
         "exchange": _exchange(host, now, load),
         "exchange_load": load.record(),
         "iis_bindings": host.iis_bindings(),
+        "http_sys_bindings": host.http_sys_bindings(),
         "backup_folder": folders.folder_facts(host, options["backup_directory"])
         if options.get("backup_directory")
         else None,

@@ -10,7 +10,9 @@
 and its apply: when an ``apply`` request arrives, before its first step, the
 certificate gets bound (``kind``: ``iis_binding`` adds the https binding
 ``*:8443:`` of Default Web Site, ``exchange_services`` enables IMAP on it,
-``internal_transport`` makes it the internal transport certificate).
+``internal_transport`` makes it the internal transport certificate,
+``http_sys_binding`` binds it in http.sys to ``0.0.0.0:5986`` as a WinRM HTTPS
+listener does, outside any IIS site).
 
 ``folder_before_apply`` is someone acting on the backup folder between the
 controller's read and its apply: ``{"kind": "created", "path": "C:\\x"}`` makes
@@ -94,6 +96,9 @@ def bind_before_apply(host: HostState, spec: dict[str, Any]) -> None:
             entry = table.setdefault(thumb, {"services": []})
             entry["services"] = [*entry.get("services", []), "IMAP"]
             host.write_exchange_certificates(table)
+        elif kind == "http_sys_binding":  # netsh http add sslcert ipport=0.0.0.0:5986 certhash=...
+            entry = {"endpoint": "0.0.0.0:5986", "thumbprint": thumb, "store": "MY"}
+            host.write_http_sys_bindings([*host.http_sys_bindings(), entry])
         elif kind == "internal_transport":
             host.write_transport({**host.transport(), "internal_transport_certificate_thumbprint": thumb})
         else:

@@ -74,6 +74,11 @@ def configured_references(host: HostState) -> list[Reference]:
         if binding.get("thumbprint"):
             ref = f"{binding.get('site')} {binding.get('binding')}"
             found.append(("iis_binding", ref, "thumbprint", str(binding["thumbprint"]).upper()))
+    for sys_binding in host.http_sys_bindings():
+        if str(sys_binding.get("store") or "My").casefold() == "my":
+            found.append(
+                ("http_sys_binding", str(sys_binding["endpoint"]), "thumbprint", sys_binding["thumbprint"].upper())
+            )
     return found
 
 

@@ -247,6 +247,13 @@ class HostState:
     def write_iis_bindings(self, value: list[dict[str, Any]]) -> None:
         write_json(self.dir / "iis" / "bindings.json", value)
 
+    def http_sys_bindings(self) -> list[dict[str, Any]]:
+        """http.sys SSL bindings no IIS site owns: ``{"endpoint": "0.0.0.0:5986", "thumbprint", "store"}``."""
+        return read_json(self.dir / "iis" / "http_sys.json", []) or []
+
+    def write_http_sys_bindings(self, value: list[dict[str, Any]]) -> None:
+        write_json(self.dir / "iis" / "http_sys.json", value)
+
     # files -------------------------------------------------------------------
     def log_mounts(self) -> dict[str, Path]:
         transport = self.transport()

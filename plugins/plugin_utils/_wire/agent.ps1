@@ -401,6 +401,29 @@ function Read-IisBindings {
     }
 }
 
+# http.sys SSL bindings that no IIS site binding owns (a WinRM HTTPS listener, ADFS, a vendor console):
+# what "netsh http show sslcert" lists, read through the IIS provider (IIS:\SslBindings lists every
+# IP:port and hostname:port binding, IIS's own included) so no localised netsh text is parsed.
+function Read-HttpSysBindings {
+    if (-not (Import-WebAdministration)) { return }
+    $owned = @{}
+    foreach ($binding in @(Read-IisBindings)) {
+        $address = $binding.binding.Substring(0, $binding.binding.LastIndexOf(':'))
+        $ip = $address.Substring(0, $address.LastIndexOf(':')).Trim('[', ']')
+        if ($ip -eq '*') { $ip = '0.0.0.0' }
+        $owned[($ip + ':' + $binding.port).ToLowerInvariant()] = $true
+        if ($binding.host_header) { $owned[($binding.host_header + ':' + $binding.port).ToLowerInvariant()] = $true }
+    }
+    foreach ($entry in @(Get-ChildItem -Path 'IIS:\SslBindings' -ErrorAction Stop)) {
+        $endpoint = [string]$entry.IPAddress + ':' + [string]$entry.Port
+        if ([string]$entry.Host) { $endpoint = [string]$entry.Host + ':' + [string]$entry.Port }
+        if ($owned[$endpoint.ToLowerInvariant()] -or -not [string]$entry.Thumbprint) { continue }
+        $store = [string]$entry.Store
+        if (-not $store) { $store = 'My' }
+        [ordered]@{ endpoint = $endpoint; thumbprint = ([string]$entry.Thumbprint).ToUpperInvariant(); store = $store }
+    }
+}
+
 # ---------------------------------------------------------------- read
 
 function Get-Fqdn {
@@ -488,6 +511,7 @@ function Invoke-Read($Options) {
         exchange      = Read-Exchange $load
         exchange_load = $load
         iis_bindings  = @(Read-IisBindings)
+        http_sys_bindings = @(Read-HttpSysBindings)
         backup_folder = $backupFolder
     }
 }
@@ -772,6 +796,9 @@ function Get-LostBindings($Certificate, $Others) {
     $thumbprint = $Certificate.Thumbprint
     foreach ($binding in @(Read-IisBindings)) {
         if ($binding.thumbprint -eq $thumbprint) { "IIS binding $($binding.site) $($binding.binding)" }
+    }
+    foreach ($binding in @(Read-HttpSysBindings)) {
+        if ($binding.thumbprint -eq $thumbprint -and $binding.store -eq 'My') { "http.sys SSL binding $($binding.endpoint)" }
     }
     $load = Assert-ExchangeLoaded
     if (-not $load.method) { return }

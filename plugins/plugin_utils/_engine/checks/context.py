@@ -156,6 +156,9 @@ def binding_reasons(
     for binding in snapshot.iis_bindings:
         if binding.thumbprint == thumbprint:
             reasons.append(f"IIS binding {binding.site} {binding.binding} uses it")
+    for sys_binding in snapshot.http_sys_bindings:
+        if sys_binding.thumbprint == thumbprint and sys_binding.store.casefold() == "my":
+            reasons.append(f"http.sys SSL binding {sys_binding.endpoint} uses it")
     return reasons
 
 
@@ -311,6 +314,7 @@ class Context:
         """Every thumbprint something could bind: only these can have ``bound_reasons`` (a superset)."""
         ex = self.snapshot.exchange
         out: set[str] = {b.thumbprint for b in self.snapshot.iis_bindings if b.thumbprint}
+        out.update(b.thumbprint for b in self.snapshot.http_sys_bindings)
         if ex is not None:
             out.update(t for t, entry in ex.certificates.items() if entry.services)
             if ex.internal_transport_thumbprint:

@@ -66,7 +66,7 @@ class _Holds:
         self._sets: dict[str, frozenset[str]] = {}
 
     def __call__(self, thumbprint: str | None, store: str | None = "My") -> bool:
-        name = store or "My"
+        name = "My" if not store or store.casefold() == "my" else store
         if name not in self._sets:
             self._sets[name] = frozenset(item.thumbprint for item in self.snapshot.store(name))
         return bool(thumbprint) and thumbprint in self._sets[name]
@@ -83,6 +83,11 @@ def _thumbprint_losses(before: Snapshot, after: Snapshot) -> Iterator[Loss]:
             what = f"IIS binding {binding.site} {binding.binding}"
             evidence = {"kind": "iis_binding", "site": binding.site, "binding": binding.binding}
             yield Loss(what, "binding_certificate_missing", (binding.thumbprint or "",), evidence)
+    for sys_binding in before.http_sys_bindings:  # no step changes them: only their certificate can leave
+        if held(sys_binding.thumbprint, sys_binding.store) and not holds(sys_binding.thumbprint, sys_binding.store):
+            what = f"http.sys SSL binding {sys_binding.endpoint}"
+            evidence = {"kind": "http_sys_binding", "endpoint": sys_binding.endpoint}
+            yield Loss(what, "binding_certificate_missing", (sys_binding.thumbprint,), evidence)
     was, ended_ex = before.exchange, after.exchange
     if was is None or ended_ex is None:
         return

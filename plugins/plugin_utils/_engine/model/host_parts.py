@@ -143,3 +143,12 @@ class IisBinding:
     @property
     def reference(self) -> str:
         return f"{self.site}:{self.port}"
+
+
+@dataclass(frozen=True)
+class HttpSysBinding:
+    """An http.sys SSL binding no IIS site owns (WinRM over HTTPS, ADFS, a vendor console): IP:port or host:port."""
+
+    endpoint: str
+    thumbprint: str
+    store: str = "My"

@@ -20,6 +20,7 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.
     ExchangeCertificate,
     ExchangeState,
     HostInfo,
+    HttpSysBinding,
     HybridConfiguration,
     IisBinding,
     StoredCertificate,
@@ -41,6 +42,7 @@ class SnapshotParts(NamedTuple):
     exchange: ExchangeState | None
     iis_bindings: tuple[IisBinding, ...]
     folders: ServerFolders | None
+    http_sys_bindings: tuple[HttpSysBinding, ...]
 
 
 def _get(obj: Mapping, key: str, where: str, kind: type | tuple[type, ...], *, optional: bool = False) -> Any:
@@ -267,6 +269,15 @@ def _parse_binding(entry: Any, index: int) -> IisBinding:
     )
 
 
+def _parse_http_sys_binding(entry: Any, index: int) -> HttpSysBinding:
+    where = f"http_sys_bindings[{index}]"
+    return HttpSysBinding(
+        endpoint=_get(entry, "endpoint", where, str),
+        thumbprint=_get(entry, "thumbprint", where, str).upper(),
+        store=_get(entry, "store", where, str, optional=True) or "My",
+    )
+
+
 def _parse_stores(result: Mapping) -> Mapping[str, tuple[StoredCertificate, ...]]:
     stores_raw = _get(result, "stores", "result", Mapping)
     stores: dict[str, tuple[StoredCertificate, ...]] = {}
@@ -303,4 +314,8 @@ def parse_read_result(result: Any) -> SnapshotParts:
         exchange=_parse_exchange(result.get("exchange")),
         iis_bindings=bindings,
         folders=parse_server_folders(result),
+        http_sys_bindings=tuple(
+            _parse_http_sys_binding(b, i)
+            for i, b in enumerate(_get(result, "http_sys_bindings", "result", list, optional=True) or [])
+        ),
     )

@@ -14,6 +14,7 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.
     ExchangeCertificate,
     ExchangeState,
     HostInfo,
+    HttpSysBinding,
     HybridConfiguration,
     IisBinding,
     StoredCertificate,
@@ -36,6 +37,7 @@ __all__ = [
     "ExchangeCertificate",
     "ExchangeState",
     "HostInfo",
+    "HttpSysBinding",
     "HybridConfiguration",
     "IisBinding",
     "Snapshot",
@@ -53,6 +55,8 @@ class Snapshot:
     iis_bindings: tuple[IisBinding, ...]
     # The server's system folders and the backup folder's facts (None: the read did not report them).
     folders: ServerFolders | None = None
+    # http.sys SSL bindings no IIS site owns (read through IIS; empty where IIS is not installed).
+    http_sys_bindings: tuple[HttpSysBinding, ...] = ()
 
     @classmethod
     def from_read_result(cls, result: dict) -> Snapshot:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.host_parts import (
     Connector,
     ConnectorKind,
+    HttpSysBinding,
     HybridConfiguration,
     IisBinding,
     StoredCertificate,
@@ -58,6 +59,7 @@ def snapshot_facts(snapshot: Snapshot, now: dt.datetime, *, include_der: bool = 
         },
         "exchange": None,
         "iis_bindings": [_binding_dict(b) for b in snapshot.iis_bindings],
+        "http_sys_bindings": [_http_sys_dict(b) for b in snapshot.http_sys_bindings],
     }
     ex = snapshot.exchange
     if ex is not None:
@@ -126,11 +128,16 @@ def snapshot_read_result(snapshot: Snapshot) -> dict:
         "stores": stores,
         "exchange": exchange,
         "iis_bindings": [_binding_dict(b) for b in snapshot.iis_bindings],
+        "http_sys_bindings": [_http_sys_dict(b) for b in snapshot.http_sys_bindings],
     }
     if system is not None:
         result["host"]["folders"] = system
         result["backup_folder"] = backup
     return result
+
+
+def _http_sys_dict(b: HttpSysBinding) -> dict:
+    return {"endpoint": b.endpoint, "thumbprint": b.thumbprint, "store": b.store}
 
 
 def _hybrid_dict(h: HybridConfiguration | None) -> dict | None:
