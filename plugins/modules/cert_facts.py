@@ -73,7 +73,7 @@ ansible_facts:
           certificates with thumbprint, subject, issuer, serial, sans, not_before, not_after, days_to_expiry, key_type,
           key_size, signature_hash, is_ca, is_self_signed, eku, has_private_key, private_key_exportable, services,
           status); C(exchange) (server, version, send_connectors, receive_connectors, hybrid_configuration,
-          transport_service) or null; C(iis_bindings); C(http_sys_bindings) (endpoint, thumbprint, store: http.sys
+          transport_service) or null; C(iis_bindings); C(http_sys_bindings) (endpoint, thumbprint, store; the http.sys
           SSL bindings no IIS site owns, such as a WinRM HTTPS listener).
       type: dict
       returned: always
