@@ -18,7 +18,7 @@ import pytest
 
 from tests.lab import folders, state_digest
 from tests.lab.state import HostState, read_json, write_json
-from tests.support.lab_plays import COMPLIANCE_TASK, compliance_play
+from tests.support.lab_plays import COMPLIANCE_TASK, RESTORE_TASK, compliance_play, restore_play
 from tests.support.playbook import run_playbook
 
 pytestmark = pytest.mark.lab
@@ -158,3 +158,19 @@ def test_a_folder_changed_between_read_and_apply_stops_the_backup(kind: str, lab
             facts["rules"]
         ), "the agent reset the widened ACL"
     assert not list(lab.host_dir(HOST).joinpath("filesystem").rglob("*.cer")), "a backup was written"
+
+
+def test_cert_restore_fetching_a_pending_backup_writes_nothing_into_the_folder(lab_factory, tmp_path: Path) -> None:
+    """A run journalled a backup and was cut off before it: cert_restore fetches, the server writes nothing."""
+    lab = lab_factory("duplicate-no-key")
+    duplicate = _duplicate(lab)
+    folder = tmp_path / "backups" / HOST
+    folder.mkdir(parents=True)
+    pending = {"thumbprint": duplicate, "store": "My", "remote_directory": DEFAULT_FOLDER, "pending": True}
+    (folder / "manifest.json").write_text(json.dumps([pending]), encoding="utf-8")
+    before = state_digest(lab.dir)
+    run = run_playbook(restore_play(tmp_path / "backups"), lab.inventory_path, tmp_path / "restore", limit=HOST)
+    assert run.rc == 0, run.output[-3000:]
+    assert run.results(RESTORE_TASK)[HOST]["changed"] is False
+    assert state_digest(lab.dir) == before
+    assert not (lab.host_dir(HOST) / "filesystem" / "C" / "ProgramData" / "certwarden").exists()

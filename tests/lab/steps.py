@@ -232,7 +232,7 @@ def backup(host: HostState, step: dict[str, Any]) -> StepResult:
     password = step.get("password")
     stored = host.find(store, thumb)
     if stored is None or step.get("folder") == "fetch":
-        return _existing_backup(host, thumb, store, directory, password)
+        return _existing_backup(host, thumb, store, directory, password, in_store=stored is not None)
     # agent.ps1 Get-KeyExportable reads the key's export policy; only an exportable key is backed up as a PFX.
     as_pfx = bool(password) and stored.has_private_key and stored.exportable
     windows_path = directory.rstrip("\\") + "\\" + thumb + (".pfx" if as_pfx else ".cer")
@@ -318,13 +318,18 @@ def _use_folder(host: HostState, step: dict[str, Any], directory: str) -> None:
         raise StepFailed(f"unknown folder use '{use}'")
 
 
-def _existing_backup(host: HostState, thumb: str, store: str, directory: str, password: str | None) -> StepResult:
-    """The certificate left the store after an earlier backup: hand back that verified backup."""
+def _existing_backup(
+    host: HostState, thumb: str, store: str, directory: str, password: str | None, *, in_store: bool = False
+) -> StepResult:
+    """Hand back the verified backup an earlier run left; for a certificate still in the store (a fetch),
+    none is no failure: nothing was removed, and there is nothing to hand back."""
     for as_pfx in (True, False) if password else (False,):
         windows_path = directory.rstrip("\\") + "\\" + thumb + (".pfx" if as_pfx else ".cer")
         target = _local(host, windows_path)
         if target.is_file() and _read_back(target, as_pfx, password) == thumb:
             return "unchanged", _backup_data(target, windows_path, as_pfx, thumb, None)
+    if in_store:
+        return "unchanged", None
     raise StepFailed(f"there is no verified backup of {thumb} (LocalMachine\\{store}) in {directory}")
 
 

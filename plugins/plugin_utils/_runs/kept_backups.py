@@ -160,6 +160,8 @@ def keep_backups(
     folder = Path(local_directory) / host if local_directory else None
     try:
         for step in outcome.by_action("backup"):
+            if not step.get("data"):
+                continue  # a fetch for a certificate that never left the store: nothing to keep
             entry = _entry(step)
             entries.append(entry)
             raw = _checked_content(step, entry, host)

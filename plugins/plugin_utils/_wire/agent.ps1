@@ -697,7 +697,9 @@ function Get-BackupData([string]$Path, [string]$Kind, [string]$Thumbprint, $Algo
 # The certificate has left the store (an earlier apply backed it up, removed
 # it, and lost the connection before answering): hand back the verified backup
 # it left, so that the controller can still keep a copy of it.
-function Get-ExistingBackup([string]$Thumbprint, [string]$StoreName, [string]$Directory, $PlainPassword) {
+# With $InStore (a fetch for a certificate that never left the store) a missing backup is no failure:
+# there is nothing to hand back, and data is null.
+function Get-ExistingBackup([string]$Thumbprint, [string]$StoreName, [string]$Directory, $PlainPassword, [bool]$InStore) {
     $candidates = @(@{ kind = 'der'; password = $null })
     if ($PlainPassword) {
         $secure = ConvertTo-SecureString -String ([string]$PlainPassword) -AsPlainText -Force
@@ -713,6 +715,7 @@ function Get-ExistingBackup([string]$Thumbprint, [string]$StoreName, [string]$Di
             return @{ changed = $false; data = (Get-BackupData $path $candidate.kind $Thumbprint.ToUpperInvariant() $null) }
         }
     }
+    if ($InStore) { return @{ changed = $false; data = $null } }
     throw "there is no verified backup of $Thumbprint (LocalMachine\$StoreName) in $Directory"
 }
 
@@ -749,7 +752,7 @@ function Step-Backup($Step) {
     try { $certificate = @(Find-Certificate $store $thumbprint) }
     finally { $store.Close() }
     if ($certificate.Count -eq 0 -or [string]$Step.folder -eq 'fetch') {
-        return Get-ExistingBackup $thumbprint $storeName $directory $Step.password
+        return Get-ExistingBackup $thumbprint $storeName $directory $Step.password ($certificate.Count -gt 0)
     }
     $item = Get-Item -LiteralPath ('Cert:\LocalMachine\' + $storeName + '\' + $certificate[0].Thumbprint)
 
