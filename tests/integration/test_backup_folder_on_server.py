@@ -93,6 +93,13 @@ def test_an_existing_folder_that_inherits_is_refused(lab_factory, tmp_path: Path
     _refused(lab, tmp_path, "C:\\Backups", "exists and inherits permissions from its parent (inheritance is on)")
 
 
+def test_a_folder_under_a_junction_is_refused(lab_factory, tmp_path: Path) -> None:
+    lab = lab_factory("duplicate-no-key")
+    folders.make_junction(_host(lab), "C:\\Backups")
+    _refused(lab, tmp_path, "C:\\Backups\\certs", "lies under C:\\Backups, a junction or symbolic link")
+    assert not (lab.host_dir(HOST) / "filesystem" / "C" / "Backups" / "certs").exists()
+
+
 def test_an_existing_restricted_folder_is_used_and_its_acl_left_alone(lab_factory, tmp_path: Path) -> None:
     lab = lab_factory("duplicate-no-key")
     folders.restrict_existing(_host(lab), "C:\\Backups\\certs", owner=folders.SOMEONE)

@@ -115,15 +115,21 @@ def folder_facts(host: HostState, windows_path: str) -> dict[str, Any]:
         "exists": False,
         "directory": False,
         "reparse_point": False,
+        "reparse_parents": [],
         "protected": False,
         "owner": None,
         "sddl": None,
         "rules": [],
     }
+    entries = _entries(host)
+    facts["reparse_parents"] = [
+        str(parent)
+        for parent in PureWindowsPath(windows_path).parents
+        if entries.get(_key(str(parent)), {}).get("reparse_point") and host.local_path(str(parent)).exists()
+    ]
     local = host.local_path(windows_path)
     if not local.exists():
         return facts
-    entries = _entries(host)
     entry = entries.get(_key(windows_path), {})
     owner = str(entry.get("owner", SYSTEM))
     protected = bool(entry.get("protected", False))
@@ -175,3 +181,10 @@ def restrict_existing(host: HostState, windows_path: str, owner: str = ADMINISTR
     """A folder an administrator made and restricted beforehand (for scenarios)."""
     host.local_path(windows_path).mkdir(parents=True, exist_ok=True)
     _write_entry(host, windows_path, {"owner": owner, "protected": True, "rules": list(ADMINISTRATORS_ONLY)})
+
+
+def make_junction(host: HostState, windows_path: str) -> None:
+    """A folder that is a junction (a reparse point): what is written below it lands in its target."""
+    host.local_path(windows_path).mkdir(parents=True, exist_ok=True)
+    entry = _entries(host).get(_key(windows_path), {"owner": ADMINISTRATORS, "protected": False, "rules": []})
+    _write_entry(host, windows_path, {**entry, "reparse_point": True})

@@ -476,10 +476,14 @@ function Get-ServerFolders {
     }
 }
 
-# A folder's facts: what it is and its owner and DACL (as SDDL, and as rules with SIDs).
+# A folder's facts: what it is, its owner and DACL (as SDDL, and as rules with SIDs), and which of
+# the folders above it are junctions or symbolic links (files below one land elsewhere).
 function Get-FolderFacts([string]$Path) {
     $facts = [ordered]@{ path = $Path; exists = $false; directory = $false; reparse_point = $false
-        protected = $false; owner = $null; sddl = $null; rules = @() }
+        reparse_parents = @(); protected = $false; owner = $null; sddl = $null; rules = @() }
+    $facts.reparse_parents = @(for ($parent = [System.IO.Path]::GetDirectoryName($Path); $parent; $parent = [System.IO.Path]::GetDirectoryName($parent)) {
+            if ((Test-Path -LiteralPath $parent) -and ((Get-Item -LiteralPath $parent -Force).Attributes -band [System.IO.FileAttributes]::ReparsePoint)) { $parent }
+        })
     if (-not (Test-Path -LiteralPath $Path)) { return $facts }
     $item = Get-Item -LiteralPath $Path -Force
     $sections = [System.Security.AccessControl.AccessControlSections]'Access, Owner'

@@ -88,6 +88,12 @@ def judge_backup_folder(path: str, folders: ServerFolders | None) -> FolderUse:
         if is_inside(path, folder):
             return _refused(path, f"is inside {what}, {folder}, on this server; its permissions must not change")
     facts = folders.backup
+    if facts is not None and facts.reparse_parents:
+        return _refused(
+            path,
+            f"lies under {', '.join(facts.reparse_parents)}, a junction or symbolic link: backups would land in "
+            "another folder",
+        )
     if facts is None or not facts.exists:
         return FolderUse(create=True)
     if not facts.directory:

@@ -38,6 +38,7 @@ class FolderFacts:
     exists: bool
     directory: bool = False
     reparse_point: bool = False  # a junction or symbolic link: the files would land elsewhere
+    reparse_parents: tuple[str, ...] = ()  # the folders above it that are junctions or symbolic links
     protected: bool = False  # inheritance disabled (DirectorySecurity.AreAccessRulesProtected)
     owner: str | None = None
     sddl: str | None = None  # owner and DACL in SDDL: what the apply compares with
@@ -101,13 +102,15 @@ def parse_folder_facts(raw: Any) -> FolderFacts | None:
     if not isinstance(raw, Mapping):
         raise SnapshotError(f"read result field {where} must be an object or null")
     rules = raw.get("rules") or []
-    if not isinstance(rules, list):
-        raise SnapshotError(f"read result field {where}.rules must be a list")
+    parents = raw.get("reparse_parents") or []
+    if not isinstance(rules, list) or not isinstance(parents, list):
+        raise SnapshotError(f"read result field {where}.rules and .reparse_parents must be lists")
     return FolderFacts(
         path=_text(raw, "path", where) or "",
         exists=_flag(raw, "exists", where),
         directory=_flag(raw, "directory", where),
         reparse_point=_flag(raw, "reparse_point", where),
+        reparse_parents=tuple(str(parent) for parent in parents),
         protected=_flag(raw, "protected", where),
         owner=_text(raw, "owner", where),
         sddl=_text(raw, "sddl", where),
@@ -153,6 +156,7 @@ def folders_read_result(folders: ServerFolders | None) -> tuple[dict[str, Any] |
         "exists": facts.exists,
         "directory": facts.directory,
         "reparse_point": facts.reparse_point,
+        "reparse_parents": list(facts.reparse_parents),
         "protected": facts.protected,
         "owner": facts.owner,
         "sddl": facts.sddl,

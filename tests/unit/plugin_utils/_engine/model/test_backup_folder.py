@@ -102,6 +102,15 @@ def test_an_existing_folder_that_is_not_restricted_is_refused(facts: FolderFacts
     assert use.refusal.startswith("option backup.remote_directory: 'C:\\B'")
 
 
+def test_a_folder_under_a_junction_is_refused_whether_or_not_it_exists() -> None:
+    for facts in (
+        FolderFacts("C:\\J\\B", exists=False, reparse_parents=("C:\\J",)),
+        _restricted("C:\\J\\B", reparse_parents=("C:\\J",)),
+    ):
+        use = judge_backup_folder("C:\\J\\B", _with(facts))
+        assert use.refusal is not None and "lies under C:\\J, a junction or symbolic link" in use.refusal
+
+
 def test_a_short_name_is_refused_by_the_controller() -> None:
     with pytest.raises(InputError, match=r"short \(8\.3\) name"):
         check_backup_directory("C:\\PROGRA~1\\certs")
