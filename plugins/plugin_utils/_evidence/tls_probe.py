@@ -331,9 +331,13 @@ def evaluate(
     return chain, findings
 
 
-def run_probe(params: dict[str, Any], now: dt.datetime | None = None) -> dict[str, Any]:
+def run_probe(
+    params: dict[str, Any], now: dt.datetime | None = None, *, trust: TrustStore | None = None
+) -> dict[str, Any]:
     """The module's whole result for validated ``params`` (see the module's DOCUMENTATION).
 
+    ``trust``: ``load_trust(params["ca_bundle"])`` when the caller already has it (a task that
+    probes several endpoints reads the bundle, often the system's ~150 roots, once).
     Raises InputError for a bad option and ProbeError when the server cannot
     be probed; both carry a sentence naming the option or the endpoint.
     """
@@ -348,7 +352,7 @@ def run_probe(params: dict[str, Any], now: dt.datetime | None = None) -> dict[st
     if expected is not None:
         expected = normalize_thumbprint(expected, "expected_thumbprint")
     server_name = params.get("server_name") or host
-    trust = load_trust(params.get("ca_bundle"))
+    trust = trust or load_trust(params.get("ca_bundle"))
     helo_name = params.get("helo_name") or socket.getfqdn() or "localhost"
     where = f"{host}:{port}"
     wire = probe(

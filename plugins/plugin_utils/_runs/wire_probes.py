@@ -7,10 +7,16 @@ for the same options, so that every reader of a probe's result (the verdict, the
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ansible_collections.certwarden.exchange.plugins.plugin_utils._evidence.tls_probe import ProbeError, run_probe
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._evidence.tls_probe import (
+    ProbeError,
+    TrustStore,
+    load_trust,
+    run_probe,
+)
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._evidence.wire_vs_store import PROTOCOL_BY_TLS
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.action_base import ModuleFailure
 
@@ -26,15 +32,30 @@ def check_probe_options(probes: Sequence[Mapping[str, Any]]) -> None:
             )
 
 
-def _probe_one(probe: Mapping[str, Any], expected: str | None, presentation: Mapping[str, Any]) -> dict[str, Any]:
+class _Shared:
+    """What every probe of one task reads the same way: the EHLO name and each trust bundle, read once."""
+
+    def __init__(self) -> None:
+        self.helo_name = socket.getfqdn() or "localhost"
+        self._trust: dict[str | None, TrustStore] = {}
+
+    def trust(self, ca_bundle: str | None) -> TrustStore:
+        if ca_bundle not in self._trust:
+            self._trust[ca_bundle] = load_trust(ca_bundle)  # InputError: that probe fails, naming the option
+        return self._trust[ca_bundle]
+
+
+def _probe_one(
+    probe: Mapping[str, Any], expected: str | None, presentation: Mapping[str, Any], shared: _Shared
+) -> dict[str, Any]:
     params = {
         **probe,
-        "helo_name": None,
+        "helo_name": shared.helo_name,
         "expected_thumbprint": expected,
         "stored": presentation.get(PROTOCOL_BY_TLS[probe["tls"]]),
     }
     try:
-        return {**run_probe(params), "failed": False}
+        return {**run_probe(params, trust=shared.trust(probe.get("ca_bundle"))), "failed": False}
     except (ProbeError, ValueError) as error:
         # What a failed smtp_tls_probe task returns, plus where: the check's own result is kept.
         return {
@@ -51,7 +72,8 @@ def probe_endpoints(
     probes: Sequence[Mapping[str, Any]], expected: str | None, presentation: Mapping[str, Any] | None
 ) -> list[dict[str, Any]]:
     """One smtp_tls_probe result per probe, in order; ``presentation`` is the check's (None when it has none)."""
-    return [_probe_one(probe, expected, presentation or {}) for probe in probes]
+    shared = _Shared()
+    return [_probe_one(probe, expected, presentation or {}, shared) for probe in probes]
 
 
 def with_probes(
