@@ -58,7 +58,7 @@ def test_the_first_backup_creates_the_folder_and_the_rest_use_it(pki):
     analysis = run(pki, _host(pki, folder), _want(pki, folder))
     backups = [step for step in analysis.plan if step.action == "backup"]
     assert [step.params["folder"] for step in backups] == ["create", "created"]
-    assert [a for a, _ in actions(analysis)] == ["backup", "backup", "remove", "remove"]
+    assert [action for action, _target in actions(analysis)] == ["backup", "backup", "remove", "remove"]
 
 
 def test_an_existing_restricted_folder_is_used_with_the_sddl_the_read_saw(pki):
