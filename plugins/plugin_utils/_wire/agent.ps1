@@ -404,10 +404,11 @@ function Read-IisBindings {
 # http.sys SSL bindings that no IIS site binding owns (a WinRM HTTPS listener, ADFS, a vendor console):
 # what "netsh http show sslcert" lists, read through the IIS provider (IIS:\SslBindings lists every
 # IP:port and hostname:port binding, IIS's own included) so no localised netsh text is parsed.
-function Read-HttpSysBindings {
+# $IisBindings: what Read-IisBindings returned in this run, which owns the IIS sites' own entries.
+function Read-HttpSysBindings($IisBindings) {
     if (-not (Import-WebAdministration)) { return }
     $owned = @{}
-    foreach ($binding in @(Read-IisBindings)) {
+    foreach ($binding in @($IisBindings)) {
         $address = $binding.binding.Substring(0, $binding.binding.LastIndexOf(':'))
         $ip = $address.Substring(0, $address.LastIndexOf(':')).Trim('[', ']')
         if ($ip -eq '*') { $ip = '0.0.0.0' }
@@ -507,6 +508,7 @@ function Invoke-Read($Options) {
     $load = Assert-ExchangeLoaded
     $hostInfo = Get-HostInfo
     $hostInfo.folders = Get-ServerFolders
+    $iisBindings = @(Read-IisBindings)
     $backupFolder = $null
     if ($Options.backup_directory) { $backupFolder = Get-FolderFacts ([string]$Options.backup_directory) }
     [ordered]@{
@@ -514,8 +516,8 @@ function Invoke-Read($Options) {
         stores        = $stores
         exchange      = Read-Exchange $load
         exchange_load = $load
-        iis_bindings  = @(Read-IisBindings)
-        http_sys_bindings = @(Read-HttpSysBindings)
+        iis_bindings  = $iisBindings
+        http_sys_bindings = @(Read-HttpSysBindings $iisBindings)
         backup_folder = $backupFolder
     }
 }
@@ -801,10 +803,11 @@ function Step-Backup($Step) {
 # issuer and subject when no other certificate in My has the same.
 function Get-LostBindings($Certificate, $Others) {
     $thumbprint = $Certificate.Thumbprint
-    foreach ($binding in @(Read-IisBindings)) {
+    $iisBindings = @(Read-IisBindings)
+    foreach ($binding in $iisBindings) {
         if ($binding.thumbprint -eq $thumbprint) { "IIS binding $($binding.site) $($binding.binding)" }
     }
-    foreach ($binding in @(Read-HttpSysBindings)) {
+    foreach ($binding in @(Read-HttpSysBindings $iisBindings)) {
         if ($binding.thumbprint -eq $thumbprint -and $binding.store -eq 'My') { "http.sys SSL binding $($binding.endpoint)" }
     }
     $load = Assert-ExchangeLoaded
