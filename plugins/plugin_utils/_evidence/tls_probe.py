@@ -53,7 +53,7 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._evidence.wire
     restart_pending,
 )
 
-__all__ = ["ProbeError", "TrustStore", "describe_chain", "evaluate", "load_trust", "run_probe"]
+__all__ = ["ProbeError", "TrustStore", "check_endpoint", "describe_chain", "evaluate", "load_trust", "run_probe"]
 
 _SYSTEM_BUNDLES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/cert.pem")
 
@@ -331,6 +331,14 @@ def evaluate(
     return chain, findings
 
 
+def check_endpoint(port: int, timeout: float, option: str = "") -> None:
+    """Raise InputError for a port or timeout that cannot mean what was written; ``option`` prefixes the names."""
+    if not 0 < port < 65536:
+        raise InputError(f"option {option}port: {port} is not a TCP port (1-65535)")
+    if timeout <= 0:
+        raise InputError(f"option {option}timeout: {timeout} must be a positive number of seconds")
+
+
 def run_probe(
     params: dict[str, Any], now: dt.datetime | None = None, *, trust: TrustStore | None = None
 ) -> dict[str, Any]:
@@ -344,10 +352,7 @@ def run_probe(
     now = now or dt.datetime.now(dt.UTC)
     host: str = params["host"]
     port: int = params["port"]
-    if not 0 < port < 65536:
-        raise InputError(f"option port: {port} is not a TCP port (1-65535)")
-    if params["timeout"] <= 0:
-        raise InputError(f"option timeout: {params['timeout']} must be a positive number of seconds")
+    check_endpoint(port, params["timeout"])
     expected = params.get("expected_thumbprint")
     if expected is not None:
         expected = normalize_thumbprint(expected, "expected_thumbprint")

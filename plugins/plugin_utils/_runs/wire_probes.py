@@ -11,9 +11,11 @@ import socket
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.certificate import InputError
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._evidence.tls_probe import (
     ProbeError,
     TrustStore,
+    check_endpoint,
     load_trust,
     run_probe,
 )
@@ -24,12 +26,10 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.action_b
 def check_probe_options(probes: Sequence[Mapping[str, Any]]) -> None:
     """Reject a probe that cannot mean what was written before the server is read."""
     for index, probe in enumerate(probes):
-        if not 0 < probe["port"] < 65536:
-            raise ModuleFailure(f"option probes[{index}].port: {probe['port']} is not a TCP port (1-65535)")
-        if probe["timeout"] <= 0:
-            raise ModuleFailure(
-                f"option probes[{index}].timeout: {probe['timeout']} must be a positive number of seconds"
-            )
+        try:
+            check_endpoint(probe["port"], probe["timeout"], f"probes[{index}].")
+        except InputError as error:
+            raise ModuleFailure(str(error)) from None
 
 
 class _Shared:
