@@ -15,26 +15,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+from tests.lab.exchange_shell import AGENT_CMDLETS  # agent.ps1's $ExchangeCmdlets, as the read reports them
 from tests.support.pki import Issued, TestPki
 
 EXAMPLES = Path(__file__).with_name("examples")
 NOW = dt.datetime(2026, 11, 28, 8, 0, 0, tzinfo=dt.UTC)
 SERVER = "EX01"
 PFX_PASSWORD = "Backup-Passw0rd!"
-# agent.ps1's $ExchangeCmdlets: every Exchange cmdlet it calls, as the read reports their presence.
-EXCHANGE_CMDLETS = (
-    "Get-ExchangeServer",
-    "Get-ExchangeCertificate",
-    "Enable-ExchangeCertificate",
-    "Get-SendConnector",
-    "Set-SendConnector",
-    "Get-ReceiveConnector",
-    "Set-ReceiveConnector",
-    "Get-TransportService",
-    "Get-FrontendTransportService",
-    "Get-HybridConfiguration",
-    "Set-HybridConfiguration",
-)
 
 
 def b64(data: bytes) -> str:
@@ -213,7 +200,7 @@ def build(pki: TestPki) -> dict[str, dict]:
         "milliseconds": 2500,
         "cause": None,
         "message": None,
-        "cmdlets": dict.fromkeys(EXCHANGE_CMDLETS, True),
+        "cmdlets": dict.fromkeys(AGENT_CMDLETS, True),
     }
     read_result = {
         "host": host,
