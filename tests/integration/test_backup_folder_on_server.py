@@ -167,6 +167,31 @@ def test_a_folder_changed_between_read_and_apply_stops_the_backup(kind: str, lab
     assert not list(lab.host_dir(HOST).joinpath("filesystem").rglob("*.cer")), "a backup was written"
 
 
+@pytest.mark.parametrize("existing", [False, True], ids=["folder-to-create", "existing-folder"])
+def test_a_junction_made_above_the_folder_between_read_and_apply_stops_the_backup(
+    existing: bool, lab_factory, tmp_path: Path
+) -> None:
+    """The read saw no junction above the folder; one made before the apply would send the backup (a
+    private key) wherever it points, so the backup fails, nothing is written and the removal never runs."""
+    lab = lab_factory("duplicate-no-key")
+    if existing:
+        folders.restrict_existing(_host(lab), DEFAULT_FOLDER)
+    parent = DEFAULT_FOLDER.rsplit("\\", 1)[0]
+    fault = {"folder_before_apply": {"kind": "junction", "path": parent}, "operation": "apply", "once": True}
+    write_json(lab.host_dir(HOST) / "faults.json", fault)
+    run = run_playbook(_play(tmp_path), lab.inventory_path, tmp_path / "run", limit=HOST)
+    result = run.results(COMPLIANCE_TASK)[HOST]
+    assert run.statuses(COMPLIANCE_TASK)[HOST] == "failed", result
+    expected = f"the backup folder {DEFAULT_FOLDER} is now below a junction or symbolic link ({parent})"
+    assert expected in result["msg"], result["msg"]
+    steps = {s["action"]: s["status"] for s in result["applied"]}
+    assert steps["backup"] == "failed" and steps["remove"] == "not_run"
+    assert (lab.host_dir(HOST) / "stores" / "My" / f"{_duplicate(lab)}.cer").exists()
+    assert folders.folder_facts(_host(lab), DEFAULT_FOLDER)["exists"] is existing, "the agent made the folder"
+    assert not list(lab.host_dir(HOST).joinpath("filesystem").rglob("*.cer")), "a backup was written"
+    assert not list(lab.host_dir(HOST).joinpath("filesystem").rglob("*.pfx")), "a backup was written"
+
+
 def test_cert_restore_fetching_a_pending_backup_writes_nothing_into_the_folder(lab_factory, tmp_path: Path) -> None:
     """A run journalled a backup and was cut off before it: cert_restore fetches, the server writes nothing."""
     lab = lab_factory("duplicate-no-key")

@@ -17,7 +17,9 @@ listener does, outside any IIS site).
 ``folder_before_apply`` is someone acting on the backup folder between the
 controller's read and its apply: ``{"kind": "created", "path": "C:\\x"}`` makes
 the folder (a domain user's, inheriting its parent's rules), ``{"kind":
-"widened", "path": ...}`` adds an allow rule for BUILTIN\\Users (read) to it.
+"widened", "path": ...}`` adds an allow rule for BUILTIN\\Users (read) to it, ``{"kind":
+"junction", "path": ...}`` turns that folder (give one above the backup folder) into a
+junction, as ``New-Item -ItemType Junction`` or ``mklink /J`` would.
 
 ``operation`` (optional) limits the agent faults to requests of that operation;
 ``once`` clears the whole file after the first fault fires, so a rerun converges;
@@ -113,5 +115,7 @@ def folder_before_apply(host: HostState, spec: dict[str, Any]) -> None:
             folders.new_directory(host, path, owner=folders.SOMEONE)
         elif kind == "widened":
             folders.add_allow_rule(host, path, folders.USERS, "ReadAndExecute, Synchronize")
+        elif kind == "junction":
+            folders.make_junction(host, path)
         else:
             raise ValueError(f"folder_before_apply: unknown kind {kind!r}")

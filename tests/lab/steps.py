@@ -290,9 +290,16 @@ def _backup_data(target: Any, windows_path: str, as_pfx: bool, read_back: str, a
 
 def _use_folder(host: HostState, step: dict[str, Any], directory: str) -> None:
     """agent.ps1 ``Use-BackupFolder``: create (and restrict) a folder absent at the read, or compare an
-    existing one's owner and DACL with the SDDL the read saw; never change a folder it did not create."""
+    existing one's owner and DACL with the SDDL the read saw; never change a folder it did not create, nor
+    write below a junction or symbolic link that appeared above it since the read."""
     use = str(_need(step, "folder"))
     _local(host, directory)  # a path the lab cannot map fails as the agent's cmdlets would
+    now = folders.folder_facts(host, directory)
+    if use in ("create", "existing") and now["reparse_parents"]:
+        raise StepFailed(
+            f"the backup folder {directory} is now below a junction or symbolic link "
+            f"({', '.join(now['reparse_parents'])}) that was not there at the read; not writing a backup through it"
+        )
     if use == "create":
         if _local(host, directory).exists():
             raise StepFailed(
@@ -308,7 +315,6 @@ def _use_folder(host: HostState, step: dict[str, Any], directory: str) -> None:
         if not _local(host, directory).is_dir():
             raise StepFailed(f"the backup folder {directory} is gone")
     elif use == "existing":
-        now = folders.folder_facts(host, directory)
         if not now["directory"] or now["reparse_point"] or now["sddl"] != _need(step, "folder_sddl"):
             raise StepFailed(
                 f"the backup folder {directory} changed since the read (its owner and permissions are now "

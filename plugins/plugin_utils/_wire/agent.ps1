@@ -729,7 +729,16 @@ function Get-ExistingBackup([string]$Thumbprint, [string]$StoreName, [string]$Di
 # create: absent at the read, so it must still be absent (New-Item without -Force fails on an existing
 # one). created: an earlier step of this apply made it. existing: its owner and DACL as the read saw them.
 function Use-BackupFolder($Step, [string]$Directory) {
-    switch ([string](Get-Field $Step 'folder')) {
+    $use = [string](Get-Field $Step 'folder')
+    if ($use -eq 'create' -or $use -eq 'existing') {
+        # The read saw no junction or symbolic link above the folder (the plan is refused otherwise); one made
+        # since would send the backup wherever it points.
+        $now = Get-FolderFacts $Directory
+        if ($now.reparse_parents.Count) {
+            throw "the backup folder $Directory is now below a junction or symbolic link ($($now.reparse_parents -join ', ')) that was not there at the read; not writing a backup through it"
+        }
+    }
+    switch ($use) {
         'create' {
             if (Test-Path -LiteralPath $Directory) {
                 throw "the backup folder $Directory did not exist at the read and exists now; not using or changing a folder this run did not create"
@@ -741,7 +750,6 @@ function Use-BackupFolder($Step, [string]$Directory) {
             if (-not (Test-Path -LiteralPath $Directory -PathType Container)) { throw "the backup folder $Directory is gone" }
         }
         'existing' {
-            $now = Get-FolderFacts $Directory
             if (-not $now.directory -or $now.reparse_point -or $now.sddl -cne [string](Get-Field $Step 'folder_sddl')) {
                 throw "the backup folder $Directory changed since the read (its owner and permissions are now $($now.sddl)); not writing a backup into it"
             }
