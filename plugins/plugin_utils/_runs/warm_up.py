@@ -161,14 +161,25 @@ def warm_templating() -> None:
     process builds Jinja's lexer (a dozen regular expressions; ansible-core keeps it in a class-level
     cache, which a fork inherits) and sets up the compiler; ``plain_values`` then meets ansible-core's
     tagged types for the first time, and each first ``isinstance`` check of a new type against an
-    abstract base class walks its class tree. Paid here once, none of it is paid per task.
+    abstract base class walks its class tree. The first use of a filter or test loads its plugin (a
+    lookup through the plugin loader and an import), about 7 ms in a fresh worker; the roles' tasks use
+    the ones templated here. Paid here once, none of it is paid per task.
     """
     try:
         from ansible.template import trust_as_template  # noqa: PLC0415 - ansible-core 2.19+ only
     except ImportError:  # before data tagging, no tagged types and a different template engine: nothing to warm
         return
     variables = {"warm_up": {"text": _SERVER, "names": [_CONNECTOR], "flag": True, "number": 1}}
-    templates = {"text": "{{ warm_up.text }}", "names": "{{ warm_up.names }}", "whole": "{{ warm_up }}"}
+    templates = {
+        "text": "{{ warm_up.text }}",
+        "names": "{{ warm_up.names }}",
+        "whole": "{{ warm_up }}",
+        # The filters and tests of the roles' probes, failed_when and changed_when expressions.
+        "probes": "{{ ([{'port': warm_up.number}] if warm_up.flag | bool else []) | map('combine', "
+        "{'host': warm_up.host | default(warm_up.text), 'name': none}) | list }}",
+        "changed": "{{ (warm_up.names | default([]) + [warm_up] | map(attribute='names', default=[]) | flatten)"
+        " | length > 0 and warm_up.missing is not defined }}",
+    }
     arguments = {name: trust_as_template(template) for name, template in templates.items()}  # as a playbook's
     plain_values(arguments)
     plain_values(Templar(loader=DataLoader(), variables=variables).template(arguments))
