@@ -79,7 +79,7 @@ def in_child(work: Callable[[], Any]) -> float:
 
 def measure(cases: dict[str, Callable[[], Any]], repeat: int) -> dict[str, float]:
     times: dict[str, list[float]] = {name: [] for name in cases}
-    for _ in range(repeat):
+    for _round in range(repeat):
         for name, work in cases.items():
             times[name].append(in_child(work))
     return {name: statistics.median(values) for name, values in times.items()}
