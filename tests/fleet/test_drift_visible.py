@@ -177,3 +177,14 @@ def test_an_endpoint_that_cannot_be_probed_fails_the_server_by_name(fresh_lab: L
     assert server["status"] == "failed"
     assert [error["msg"].startswith("smtp_tls_probe: ") for error in server["errors"]] == [True]
     assert [row["protocol"] for row in server["wire"]] == ["SMTP"]
+
+
+def test_certwarden_probe_host_names_the_address_probed(fresh_lab: LabStarter, tmp_path: Path) -> None:
+    """Empty by default (the address Ansible connects to, which the other tests probe); set, it is used instead.
+    The lab listens on 127.0.0.1 only, so 127.0.0.2 (loopback too, on Linux) refuses at once and is named."""
+    lab = fresh_lab("healthy", hosts=1)
+    elsewhere = ["-e", "certwarden_probe_host=127.0.0.2", "-e", "certwarden_fail_on=never"]
+    rc, output = plain_run("compliance.yml", [lab.inventory_path], *elsewhere)
+    assert rc == 2, output[-3000:]
+    assert re.search(r"FAILED!.*could not be probed: smtp_tls_probe: [^\n]*127\.0\.0\.2:\d+", output), output[-3000:]
+    assert "127.0.0.1:" not in output.split("TASK [certwarden.exchange.compliance : Judge", 1)[1]
