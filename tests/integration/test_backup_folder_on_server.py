@@ -190,6 +190,8 @@ def test_a_junction_made_above_the_folder_between_read_and_apply_stops_the_backu
     assert folders.folder_facts(_host(lab), DEFAULT_FOLDER)["exists"] is existing, "the agent made the folder"
     assert not list(lab.host_dir(HOST).joinpath("filesystem").rglob("*.cer")), "a backup was written"
     assert not list(lab.host_dir(HOST).joinpath("filesystem").rglob("*.pfx")), "a backup was written"
+    # The next run reads the junction and refuses the folder before any step: nothing changes on the server.
+    _refused(lab, tmp_path / "again", DEFAULT_FOLDER, f"lies under {parent}, a junction or symbolic link")
 
 
 def test_cert_restore_fetching_a_pending_backup_writes_nothing_into_the_folder(lab_factory, tmp_path: Path) -> None:
