@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,6 +33,17 @@ def _restore(src: Path, **options: str) -> list[dict]:
     ]
 
 
+def _refused_with_fail(lab: Any, backups: Path, run_dir: Path, carried: str) -> None:
+    """``insecure_channel: fail`` stops the restore before anything is sent: failed, unchanged, the server as it was."""
+    before = state_digest(lab.dir)
+    refused = run_playbook(_restore(backups, insecure_channel="fail"), lab.inventory_path, run_dir, limit=HOST)
+    result = refused.results(RESTORE_TASK)[HOST]
+    assert refused.statuses(RESTORE_TASK)[HOST] == "failed" and result["changed"] is False, result
+    expected = f"option insecure_channel: {carried} would travel to {HOST} over plain HTTP without message encryption"
+    assert result["msg"].startswith(expected), result["msg"]
+    assert state_digest(lab.dir) == before
+
+
 def test_restore_over_plain_http_refuses_with_fail_and_warns_once_by_default(lab_factory, tmp_path: Path) -> None:
     lab = lab_factory("duplicate-revoked")
     old = lab.record["hosts"][HOST]["thumbprints"]["revoked"]
@@ -40,18 +52,7 @@ def test_restore_over_plain_http_refuses_with_fail_and_warns_once_by_default(lab
     assert removed.results(COMPLIANCE_TASK)[HOST]["backups"][0]["kind"] == "pfx"
     my = lab.host_dir(HOST) / "stores" / "My"
     assert not (my / f"{old}.cer").exists()
-    before = state_digest(lab.dir)
-
-    refused = run_playbook(
-        _restore(backups, insecure_channel="fail"), lab.inventory_path, tmp_path / "fail", limit=HOST
-    )
-    result = refused.results(RESTORE_TASK)[HOST]
-    assert refused.statuses(RESTORE_TASK)[HOST] == "failed" and result["changed"] is False, result
-    assert result["msg"].startswith(
-        f"option insecure_channel: the PFX and its password would travel to {HOST} over plain HTTP without message "
-        "encryption"
-    ), result["msg"]
-    assert state_digest(lab.dir) == before
+    _refused_with_fail(lab, backups, tmp_path / "fail", "the PFX and its password")
 
     checked = run_playbook(_restore(backups), lab.inventory_path, tmp_path / "check", limit=HOST, check=True)
     assert checked.results(RESTORE_TASK)[HOST]["changed"] is True
@@ -84,17 +85,7 @@ def test_fetching_an_interrupted_runs_backup_follows_the_same_rule(lab_factory, 
     entries = json.loads((backups / HOST / "manifest.json").read_text(encoding="utf-8"))
     assert [(entry["thumbprint"], entry.get("pending")) for entry in entries] == [(old, True)]
     assert not (backups / HOST / f"{old}.pfx").exists()
-    before = state_digest(lab.dir)
-
-    refused = run_playbook(
-        _restore(backups, insecure_channel="fail"), lab.inventory_path, tmp_path / "fail", limit=HOST
-    )
-    result = refused.results(RESTORE_TASK)[HOST]
-    assert refused.statuses(RESTORE_TASK)[HOST] == "failed" and result["changed"] is False, result
-    assert result["msg"].startswith(
-        f"option insecure_channel: the backup password would travel to {HOST} over plain HTTP"
-    ), result["msg"]
-    assert state_digest(lab.dir) == before
+    _refused_with_fail(lab, backups, tmp_path / "fail", "the backup password")
     assert not (backups / HOST / f"{old}.pfx").exists(), "the backup was fetched although the channel was refused"
 
     fetched = run_playbook(_restore(backups), lab.inventory_path, tmp_path / "warn", limit=HOST)
