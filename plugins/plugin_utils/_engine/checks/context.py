@@ -274,6 +274,10 @@ class Context:
     def my_index(self) -> StoreIndex:
         return StoreIndex(self.snapshot.store("My"))
 
+    def my_index_after(self, after: Snapshot) -> StoreIndex:
+        """My's index in a later state of this server (a plan's end state), answered from ``my_index``."""
+        return self.my_index.changed_to(after.store("My"))
+
     @cached_property
     def selections(self) -> dict[tuple[str, str], Selection]:
         return {

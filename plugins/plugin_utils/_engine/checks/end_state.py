@@ -47,7 +47,7 @@ def _resolved(selection: Selection) -> tuple[str, ...]:
 
 
 def _connector_losses(ctx: Context, after: Snapshot) -> Iterator[Loss]:
-    index = ctx.my_index.changed_to(after.store("My"))
+    index = ctx.my_index_after(after)
     later = {(b.kind, b.identity): b for b in binders(after)}
     for binder in ctx.binders:
         ended = later.get((binder.kind, binder.identity))

@@ -24,6 +24,7 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.
     Connector,
     ConnectorKind,
     ExchangeState,
+    Snapshot,
     StoredCertificate,
 )
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.plan.simulate import apply_plan
@@ -190,6 +191,14 @@ def key_loss_reasons(item: StoredCertificate, desired: DesiredState) -> list[str
     return []
 
 
+def _after_steps_so_far(
+    ctx: Context, out: Remediation, desired: DesiredState
+) -> tuple[Snapshot, dict[str, tuple[StoredCertificate, ...]]]:
+    """The host once the steps decided so far have run, and the copies each binder's TlsCertificateName names there."""
+    after = apply_plan(ctx.snapshot, out.decisions.steps(desired))
+    return after, named_by_tls_name(after, ctx.my_index_after(after))
+
+
 def _plan_removals(ctx: Context, out: Remediation) -> None:
     desired = ctx.desired
     if desired is None:  # narrowing for type checkers; callers guarantee it
@@ -202,8 +211,8 @@ def _plan_removals(ctx: Context, out: Remediation) -> None:
     if desired.duplicates != "remove" or not groups:
         return
     # Prove each removal safe on the host as it will be once the earlier steps have run.
-    after = apply_plan(ctx.snapshot, out.decisions.steps(desired))
-    ex, named_by = after.exchange, named_by_tls_name(after, ctx.my_index.changed_to(after.store("My")))
+    after, named_by = _after_steps_so_far(ctx, out, desired)
+    ex = after.exchange
     for group in groups:
         keeper = out.keepers[group_key(group[0])]
         # What the keeper carries, and what the intended certificate carries once the plan has run, stays served.
@@ -234,8 +243,7 @@ def _plan_retirements(ctx: Context, out: Remediation) -> None:
     if not present:
         return
     intended = ctx.intended_thumbprint
-    after = apply_plan(ctx.snapshot, out.decisions.steps(desired))
-    named_by = named_by_tls_name(after, ctx.my_index.changed_to(after.store("My")))
+    after, named_by = _after_steps_so_far(ctx, out, desired)
     for thumbprint in present:
         if thumbprint == intended:
             continue  # DesiredState refuses this; kept as a guard for hand-built states
@@ -252,8 +260,7 @@ def _plan_retirements(ctx: Context, out: Remediation) -> None:
         item = ctx.snapshot.find(thumbprint)
         out.retired.append(thumbprint)
         out.decisions.removals.append((thumbprint, f"retired by option retire ({item.subject_str if item else ''})"))
-        after = apply_plan(ctx.snapshot, out.decisions.steps(desired))
-        named_by = named_by_tls_name(after, ctx.my_index.changed_to(after.store("My")))
+        after, named_by = _after_steps_so_far(ctx, out, desired)
 
 
 def _services_staying(ex: ExchangeState | None, *thumbprints: str | None) -> tuple[str, ...]:
