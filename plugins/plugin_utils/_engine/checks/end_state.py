@@ -59,17 +59,22 @@ def _connector_losses(ctx: Context, after: Snapshot) -> Iterator[Loss]:
 
 
 class _Holds:
-    """Which thumbprints each store of a snapshot holds (a set per store, built when first asked)."""
+    """Which thumbprints each store of a snapshot holds (a set per store, built when first asked).
+
+    A store the read does not hold (WebHosting) holds nothing here: a binding to it cannot be judged.
+    """
 
     def __init__(self, snapshot: Snapshot) -> None:
         self.snapshot = snapshot
         self._sets: dict[str, frozenset[str]] = {}
 
     def __call__(self, thumbprint: str | None, store: str | None = "My") -> bool:
-        name = "My" if not store or store.casefold() == "my" else store
+        name = self.snapshot.store_named(store)
+        if not thumbprint or name is None:
+            return False
         if name not in self._sets:
             self._sets[name] = frozenset(item.thumbprint for item in self.snapshot.store(name))
-        return bool(thumbprint) and thumbprint in self._sets[name]
+        return thumbprint in self._sets[name]
 
 
 def _thumbprint_losses(before: Snapshot, after: Snapshot) -> Iterator[Loss]:
@@ -77,8 +82,8 @@ def _thumbprint_losses(before: Snapshot, after: Snapshot) -> Iterator[Loss]:
     later_iis = {(b.site, b.binding): b for b in after.iis_bindings}
     for binding in before.iis_bindings:
         ended = later_iis.get((binding.site, binding.binding))
-        if ended is None or (binding.store or "My") not in before.stores:
-            continue  # a store the agent does not read (WebHosting) cannot be judged
+        if ended is None:
+            continue
         if held(binding.thumbprint, binding.store) and not holds(ended.thumbprint, ended.store):
             what = f"IIS binding {binding.site} {binding.binding}"
             evidence = {"kind": "iis_binding", "site": binding.site, "binding": binding.binding}

@@ -12,14 +12,13 @@ finding (``internal_transport_certificate``).
 from __future__ import annotations
 
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.checks.check_run import CheckRun
-from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.snapshot import Snapshot
 
 
 def binding_targets_missing(run: CheckRun) -> None:
     snapshot = run.ctx.snapshot
     for binding in snapshot.iis_bindings:
-        store = binding.store or "My"
-        if not binding.thumbprint or store not in snapshot.stores or snapshot.find(binding.thumbprint, store):
+        store = snapshot.store_named(binding.store)
+        if not binding.thumbprint or store is None or snapshot.find(binding.thumbprint, store):
             continue  # a store the agent does not read (WebHosting) cannot be judged
         repointed = any(b is binding for b, _thumbprint in run.plan.set_iis)
         run.add(
@@ -30,7 +29,7 @@ def binding_targets_missing(run: CheckRun) -> None:
             "set_iis_binding" if repointed else None,
         )
     for sys_binding in snapshot.http_sys_bindings:
-        store = _store_read(snapshot, sys_binding.store)
+        store = snapshot.store_named(sys_binding.store)
         if store is None or snapshot.find(sys_binding.thumbprint, store):
             continue  # a store the agent does not read cannot be judged
         run.add(
@@ -48,8 +47,3 @@ def binding_targets_missing(run: CheckRun) -> None:
                 "LocalMachine\\My",
                 {"kind": "exchange_services", "services": list(entry.services), "thumbprint": entry.thumbprint},
             )
-
-
-def _store_read(snapshot: Snapshot, name: str) -> str | None:
-    """The read store an http.sys binding names (it writes "MY" as often as "My"), or None."""
-    return next((store for store in snapshot.stores if store.casefold() == name.casefold()), None)

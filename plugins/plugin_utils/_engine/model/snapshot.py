@@ -65,6 +65,15 @@ class Snapshot:
     def store(self, name: str) -> tuple[StoredCertificate, ...]:
         return self.stores.get(name, ())
 
+    def store_named(self, name: str | None) -> str | None:
+        """The read store a binding's store name means, or None when the read does not hold it.
+
+        Windows compares store names case-insensitively (http.sys keeps the personal store as "MY");
+        no name is the personal store.
+        """
+        wanted = (name or "My").casefold()
+        return next((store for store in self.stores if store.casefold() == wanted), None)
+
     def find(self, thumbprint: str, store: str = "My") -> StoredCertificate | None:
         for item in self.store(store):
             if item.thumbprint == thumbprint:

@@ -49,3 +49,15 @@ def test_the_binding_round_trips_through_the_read_shape(pki) -> None:
     assert host.to_facts(pki.now)["http_sys_bindings"] == [
         {"endpoint": "0.0.0.0:5986", "thumbprint": pki.leaf.thumbprint, "store": "MY"}
     ]
+
+
+def test_a_binding_names_its_store_in_any_case_and_an_unread_store_is_none(pki) -> None:
+    host = _host(pki, {})
+    assert [host.store_named(name) for name in ("MY", "my", None, "", "root", "WebHosting")] == [
+        "My",
+        "My",
+        "My",
+        "My",
+        "Root",
+        None,
+    ]
