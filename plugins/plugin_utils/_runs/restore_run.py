@@ -55,9 +55,7 @@ def _certificate_der(backup_file: Path, kind: str, content: bytes, password: str
     return cert.public_bytes(serialization.Encoding.DER)
 
 
-def fetch_pending_backups(
-    connection: Any, host: str, src: str, password: str | None, channel: SecretsChannel | None = None
-) -> None:
+def fetch_pending_backups(connection: Any, host: str, src: str, password: str | None, channel: SecretsChannel) -> None:
     """Fetch the server's copy of every backup the manifest lists as pending.
 
     A pending entry is a backup an apply was about to make when its answer was
@@ -85,8 +83,7 @@ def fetch_pending_backups(
         )
         for index, entry in enumerate(pending, start=1)
     ]
-    if channel is not None:
-        channel.before_apply(steps, {})
+    channel.before_apply(steps, {})
     outcome = apply_steps(connection, host, steps)
     keep_backups(outcome, host, src, {"changed": outcome.changed}, option="src")
     failed = outcome.failed_step
