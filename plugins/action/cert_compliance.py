@@ -47,6 +47,7 @@ class ActionModule(CertwardenAction):
     MODULE = "cert_compliance"
     DOCUMENTATION = module_doc.DOCUMENTATION
     ANALYSES = True
+    PROBES = True
 
     def _read_file(self, option: str, path: str) -> bytes:
         try:

@@ -15,6 +15,7 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.action_b
 class ActionModule(CertwardenAction):
     MODULE = "smtp_tls_probe"
     DOCUMENTATION = module_doc.DOCUMENTATION
+    PROBES = True
 
     def execute(self, params: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
         try:

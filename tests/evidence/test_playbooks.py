@@ -12,14 +12,20 @@ import pytest
 import yaml
 
 from tests.evidence.test_protocol_log import HEADER, interleave, new_format_success, old_format_failure
-from tests.support.pki import TestPki
+from tests.support.pki import TestPki, non_positive_serial_root_pem
 from tests.support.smtp_servers import aiosmtpd_server
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def run_playbook(tmp_path: Path, tasks: list[dict], inventory: Path | None = None, host: str = "localhost") -> dict:
-    """Run ``tasks`` on ``host``; every task's registered result, by task name."""
+def run_playbook(
+    tmp_path: Path,
+    tasks: list[dict],
+    inventory: Path | None = None,
+    host: str = "localhost",
+    output: list | None = None,
+) -> dict:
+    """Run ``tasks`` on ``host``; every task's registered result, by task name (and ansible's output to ``output``)."""
     out = tmp_path / "results.json"
     registered = {}
     for index, task in enumerate(tasks):
@@ -51,6 +57,8 @@ def run_playbook(tmp_path: Path, tasks: list[dict], inventory: Path | None = Non
         check=False,
     )
     assert out.exists(), completed.stdout + completed.stderr
+    if output is not None:
+        output.append(completed.stdout + completed.stderr)
     return json.loads(out.read_text())
 
 
@@ -88,6 +96,22 @@ def test_probe_through_ansible(tmp_path: Path, pki: TestPki, cases: dict, trust_
     bad = results["bad thumbprint"]
     assert bad["failed"] is True
     assert "expected_thumbprint" in bad["msg"] and "Traceback" not in bad["msg"]
+
+
+def test_a_trusted_root_with_a_non_positive_serial_leaves_ansibles_output_clean(
+    tmp_path: Path, pki: TestPki, cases: dict
+) -> None:
+    """Debian's bundle holds such a root: cryptography's warning must not reach every worker's stderr."""
+    bundle = tmp_path / "system-like.pem"
+    bundle.write_bytes(pki.root.pem + non_positive_serial_root_pem())
+    output: list[str] = []
+    with aiosmtpd_server(cases["full"].chain_pem) as server:
+        probe = {"host": "127.0.0.1", "port": server.port, "server_name": "mail.contoso.com", "ca_bundle": str(bundle)}
+        results = run_playbook(
+            tmp_path, [{"name": "probe", "certwarden.exchange.smtp_tls_probe": probe}], output=output
+        )
+    assert results["probe"]["compliant"] is True, results["probe"]
+    assert "serial number" not in output[0] and "stderr" not in output[0], output[0]
 
 
 def test_protocol_log_src_through_ansible(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ process: two certificates made with the same label share a key on purpose
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import ipaddress
@@ -367,3 +368,33 @@ class TestPki:
             sans=self.sans if sans is None else sans,
             hash_algorithm=hash_algorithm,
         )
+
+
+def non_positive_serial_root_pem() -> bytes:
+    """A self-signed root whose serial number is -1, as a few old roots in system bundles still have.
+
+    ``cryptography`` refuses to build one, so this builds serial 1 and rewrites that byte in the DER: the
+    signature no longer verifies, which does not matter to a parser. Loading it makes ``cryptography``
+    warn that a future release will refuse it.
+    """
+    key = key_for("non-positive serial root")
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Old Root With A Negative Serial")])
+    now = dt.datetime.now(UTC)
+    built = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=365))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    version_then_serial = bytes.fromhex("a003020102020101")  # [0] v3, INTEGER 1
+    der = built.public_bytes(serialization.Encoding.DER)
+    assert der.count(version_then_serial) == 1
+    der = der.replace(version_then_serial, bytes.fromhex("a0030201020201ff"))  # INTEGER -1
+    body = base64.encodebytes(der).replace(b"\n", b"")
+    lines = [body[at : at + 64] for at in range(0, len(body), 64)]
+    return b"\n".join([b"-----BEGIN CERTIFICATE-----", *lines, b"-----END CERTIFICATE-----", b""])

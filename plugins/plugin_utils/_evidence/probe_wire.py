@@ -17,6 +17,7 @@ import select
 import socket
 import time
 from dataclasses import dataclass, field
+from functools import cache
 
 from cryptography import x509
 from OpenSSL import SSL
@@ -24,6 +25,16 @@ from OpenSSL import SSL
 # An SMTP reply line is at most 512 octets (RFC 5321 4.5.3.1.5); allow slack
 # for servers that ignore it, but never read without bound.
 _MAX_REPLY_BYTES = 64 * 1024
+
+
+@cache
+def controller_fqdn() -> str:
+    """The name this controller says in EHLO unless told another: looked up once per process.
+
+    ``socket.getfqdn`` asks the resolver (a reverse lookup), which on a controller with slow or broken
+    DNS can take seconds; it is done once in Ansible's main process (warm_up.warm_probes), not per task.
+    """
+    return socket.getfqdn() or "localhost"
 
 
 class ProbeError(Exception):

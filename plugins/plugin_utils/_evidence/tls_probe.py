@@ -16,10 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import socket
-import ssl
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from cryptography import x509
@@ -38,62 +35,23 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.findin
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.certificate import (
     Certificate,
     InputError,
-    load_pem_bundle,
     normalize_thumbprint,
     parse_certificate,
 )
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._evidence.probe_wire import (
     ProbeError,
     WireResult,
+    controller_fqdn,
     probe,
 )
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._evidence.trust_bundle import TrustStore, load_trust
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._evidence.wire_vs_store import (
     PROTOCOL_BY_TLS,
     parse_stored,
     restart_pending,
 )
 
-__all__ = ["ProbeError", "TrustStore", "check_endpoint", "describe_chain", "evaluate", "load_trust", "run_probe"]
-
-_SYSTEM_BUNDLES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/cert.pem")
-
-
-class TrustStore:
-    """The bundle split in two: self-signed roots are anchors, other CAs are known intermediates.
-
-    The known intermediates are never trusted on their own; they only let the
-    probe say WHICH intermediate the server failed to send.
-    """
-
-    def __init__(self, certificates: Sequence[Certificate], source: str) -> None:
-        self.source = source
-        self.anchors = [c for c in certificates if c.is_self_signed]
-        self.intermediates = [c for c in certificates if not c.is_self_signed]
-
-
-def system_bundle() -> str | None:
-    """The system's CA bundle file, as OpenSSL is configured to find it."""
-    paths = ssl.get_default_verify_paths()
-    for candidate in (paths.cafile, paths.openssl_cafile, *_SYSTEM_BUNDLES):
-        if candidate and Path(candidate).is_file():
-            return candidate
-    return None
-
-
-def load_trust(ca_bundle: str | None) -> TrustStore:
-    """Read ``ca_bundle`` (a PEM file), or the system's bundle when it is None."""
-    path = ca_bundle or system_bundle()
-    if path is None:
-        raise InputError("option ca_bundle: no system CA bundle was found here; give the roots as a PEM file")
-    try:
-        data = Path(path).read_bytes()
-    except OSError as error:
-        raise InputError(f"option ca_bundle: cannot read {path!r}: {error.strerror or error}") from None
-    certificates = load_pem_bundle(data, "ca_bundle")
-    trust = TrustStore(certificates, path)
-    if not trust.anchors:
-        raise InputError(f"option ca_bundle: {path!r} holds no self-signed root certificate to trust")
-    return trust
+__all__ = ["ProbeError", "check_endpoint", "describe_chain", "evaluate", "run_probe"]
 
 
 def describe_chain(chain: Sequence[Certificate]) -> list[dict[str, Any]]:
@@ -262,7 +220,7 @@ def _chain_findings(sent: Sequence[Certificate], trust: TrustStore, now: dt.date
     ]
     if strict.status == VALID:
         return out
-    completed = chain_verifier(sent_intermediates + trust.intermediates, trust.anchors, now).verify(leaf)
+    completed = chain_verifier([*sent_intermediates, *trust.intermediates], trust.anchors, now).verify(leaf)
     failure = _not_sent_finding(sent, completed, trust) if completed.ok else _strict_failure(sent, strict, trust)
     if failure is not None:
         out.append(failure)
@@ -358,7 +316,7 @@ def run_probe(
         expected = normalize_thumbprint(expected, "expected_thumbprint")
     server_name = params.get("server_name") or host
     trust = trust or load_trust(params.get("ca_bundle"))
-    helo_name = params.get("helo_name") or socket.getfqdn() or "localhost"
+    helo_name = params.get("helo_name") or controller_fqdn()
     where = f"{host}:{port}"
     wire = probe(
         host, port, tls=params["tls"], server_name=server_name, helo_name=helo_name, timeout=float(params["timeout"])

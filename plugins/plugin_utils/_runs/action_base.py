@@ -23,7 +23,7 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.argspec 
     text_options_given_structures,
 )
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.plain import plain_values
-from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.warm_up import warm_up
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.warm_up import warm_probes, warm_up
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._wire import exchange_credential
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._wire.agent_calls import StepFailed
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._wire.transport import AgentError
@@ -74,6 +74,8 @@ class _WarmsOnceQueued(type(ActionBase)):  # ActionBase's own metaclass differs 
     def BYPASS_HOST_LOOP(cls) -> bool:
         if getattr(cls, "ANALYSES", False):
             warm_up()
+        if getattr(cls, "PROBES", False):
+            warm_probes()
         return False
 
 
@@ -88,6 +90,9 @@ class CertwardenAction(ActionBase, metaclass=_WarmsOnceQueued):
     DOCUMENTATION: ClassVar[str] = ""
     # True for the actions that analyse: the first time a strategy queues one, the engine is warmed.
     ANALYSES: ClassVar[bool] = False
+    # True for the actions that probe endpoints: the first time a strategy queues one, the system's
+    # trust bundle is parsed and the controller's EHLO name looked up, once for every worker.
+    PROBES: ClassVar[bool] = False
     # Groups of options of which a task may give at most one (DOCUMENTATION cannot express it).
     MUTUALLY_EXCLUSIVE: ClassVar[list[list[str]]] = []
 

@@ -8,8 +8,9 @@ algorithm implementations and decoders on first use, ``cryptography`` sets up
 its path builder, and regular expressions and small caches are compiled or
 filled on first call. Analysing a made-up server once in the main process,
 when a strategy first queues an analysing task (``action_base._WarmsOnceQueued``),
-moves that cost out of every worker (measured in docs/benchmarks.md). Nothing
-runs at import.
+moves that cost out of every worker (measured in docs/benchmarks.md). The
+probing actions likewise parse the system's trust bundle and look up the
+controller's name once (``warm_probes``). Nothing runs at import.
 
 The made-up server is built here with ``cryptography`` (throwaway EC keys,
 nothing read from disk, nothing sent anywhere), and every engine cache is
@@ -38,6 +39,8 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.
     format_windows_dn,
 )
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.snapshot import Snapshot
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._evidence.probe_wire import controller_fqdn
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._evidence.trust_bundle import load_trust
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.plain import plain_values
 
 _SERVER = "WARMUP"
@@ -197,4 +200,22 @@ def warm_up() -> bool:
         return False
     finally:
         clear_caches()
+    return True
+
+
+@cache
+def warm_probes() -> bool:
+    """Parse the system's trust bundle and look up this controller's name once per process.
+
+    The probes trust the system's bundle unless a task names another (the roles' default). Parsing it
+    (some 140 roots, each root's signature checked) costs a worker 7 ms with the engine warm and
+    over 40 ms cold; parsed here, in Ansible's main process, every worker reuses it while the file
+    is unchanged (``trust_bundle.load_trust``). A bundle a task names is still read by its worker.
+    The EHLO name is a reverse DNS lookup, slow where DNS is. True when the system bundle parsed.
+    """
+    controller_fqdn()
+    try:
+        load_trust(None)
+    except Exception:  # no system bundle, or one that does not parse: each probe then says so itself
+        return False
     return True

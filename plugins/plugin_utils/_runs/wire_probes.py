@@ -7,18 +7,17 @@ for the same options, so that every reader of a probe's result (the verdict, the
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.certificate import InputError
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._evidence.probe_wire import controller_fqdn
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._evidence.tls_probe import (
     ProbeError,
-    TrustStore,
     check_endpoint,
-    load_trust,
     run_probe,
 )
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._evidence.trust_bundle import TrustStore, load_trust
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._evidence.wire_vs_store import PROTOCOL_BY_TLS
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.action_base import ModuleFailure
 
@@ -36,7 +35,7 @@ class _Shared:
     """What every probe of one task reads the same way: the EHLO name and each trust bundle, read once."""
 
     def __init__(self) -> None:
-        self.helo_name = socket.getfqdn() or "localhost"
+        self.helo_name = controller_fqdn()
         self._trust: dict[str | None, TrustStore] = {}
 
     def trust(self, ca_bundle: str | None) -> TrustStore:

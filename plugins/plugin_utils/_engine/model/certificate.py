@@ -11,12 +11,16 @@ import base64
 import datetime as dt
 import hashlib
 import re
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cached_property
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.errors import InputError
@@ -299,12 +303,27 @@ def thumbprint_of(der: bytes) -> str:
     return hashlib.sha1(der).hexdigest().upper()  # noqa: S324 - Windows' identifier, not security
 
 
+@contextmanager
+def _without_deprecation_notices() -> Iterator[None]:
+    """Parse without cryptography's notices of what a future release will refuse.
+
+    cryptography warns on certificates it still reads but means to refuse one day (a serial number
+    that is not positive, as in roots that Debian's and Windows' stores still ship). Python writes the
+    warning to stderr, which Ansible then shows from every worker as "errantly sent data directly to
+    stderr": once per server and task, about a certificate the user did not choose and cannot change.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        yield
+
+
 def parse_der(der: bytes, thumbprint: str) -> Certificate:
     """Parse ``der`` whose ``thumbprint_of`` is ``thumbprint`` (cached). Raises ValueError when it is not one."""
     cached = _CACHE.get(thumbprint)
     if cached is not None and cached.der == der:
         return cached
-    certificate = Certificate(der, x509.load_der_x509_certificate(der), thumbprint)
+    with _without_deprecation_notices():
+        certificate = Certificate(der, x509.load_der_x509_certificate(der), thumbprint)
     if len(_CACHE) >= _CACHE_LIMIT:
         _CACHE.clear()
     _CACHE[thumbprint] = certificate
@@ -343,7 +362,8 @@ def load_pem_bundle(data: bytes | str, option: str) -> list[Certificate]:
     if begins != ends:
         raise InputError(f"option {option}: the PEM bundle is truncated ({begins} BEGIN lines, {ends} END lines)")
     try:
-        loaded = x509.load_pem_x509_certificates(data)
+        with _without_deprecation_notices():
+            loaded = x509.load_pem_x509_certificates(data)
     except ValueError as exc:
         raise InputError(f"option {option}: a certificate in the PEM bundle cannot be parsed ({exc})") from None
     return [parse_certificate(c.public_bytes(Encoding.DER)) for c in loaded]

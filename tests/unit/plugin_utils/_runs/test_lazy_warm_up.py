@@ -14,10 +14,11 @@ MODULES = sorted(p.stem for p in (ROOT / "plugins" / "modules").glob("*.py"))
 PREFIX = "ansible_collections.certwarden.exchange.plugins"
 
 # Runs in a fresh interpreter, so that nothing this test session imported or warmed counts. It records every
-# call of the functions that mean work: an analysis, a key generation, the warm-up itself.
+# call of the functions that mean work: an analysis, a key generation, the warm-up itself, parsing a trust
+# bundle, looking up the controller's name.
 _PROBE = """
 import importlib, json, sys
-WORK = {"analyse", "generate_private_key", "warm_up"}
+WORK = {"analyse", "generate_private_key", "warm_up", "load_trust", "controller_fqdn"}
 calls = []
 def profile(frame, event, arg):
     if event == "call" and frame.f_code.co_name in WORK:
@@ -74,3 +75,11 @@ def test_ansible_doc_of_every_module_imports_no_engine_code() -> None:
         assert f"certwarden.exchange.{module}" in done.stdout  # the page was rendered
         imported = [line for line in done.stderr.splitlines() if "plugin_utils" in line]
         assert imported == [], f"ansible-doc {module} imported {imported}"
+
+
+def test_the_first_queued_probing_task_parses_the_system_trust_and_names_the_controller_once() -> None:
+    queued = _python(_PROBE % (PREFIX, ACTIONS))["queued"]
+    parsing = [name for name, entry in queued.items() if "load_trust" in entry["calls"]]
+    assert parsing == ["cert_compliance"], queued  # queued first (sorted); smtp_tls_probe finds it done
+    assert "controller_fqdn" in queued["cert_compliance"]["calls"]
+    assert queued["smtp_tls_probe"]["calls"] == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+from pathlib import Path
 
 import pytest
 from ansible._internal._datatag._tags import Origin, TrustedAsTemplate
@@ -13,11 +14,14 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.analys
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.checks import chains
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model import certificate, names
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.snapshot import Snapshot
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._evidence import trust_bundle
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._evidence.trust_bundle import load_trust
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs import warm_up
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.action_base import (
     cycle_collection_paused,
     plain_values,
 )
+from tests.support.pki import TestPki
 
 
 def test_the_sample_server_is_a_valid_read_result_that_the_engine_judges_and_plans() -> None:
@@ -37,6 +41,29 @@ def test_warm_up_succeeds_and_leaves_no_cached_state_behind() -> None:
     assert not certificate._CACHE
     assert not chains._VERIFIERS
     assert names._parse_cached.cache_info().currsize == 0
+
+
+def test_warm_probes_parses_the_system_bundle_for_every_later_probe(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bundle = tmp_path / "system.pem"
+    bundle.write_bytes(TestPki().root.pem)
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))  # where OpenSSL, and so system_bundle(), looks first
+    warm_up.warm_probes.cache_clear()
+    try:
+        assert warm_up.warm_probes() is True
+        assert trust_bundle._PARSED[str(bundle)][1] is load_trust(None)
+    finally:
+        warm_up.warm_probes.cache_clear()
+
+
+def test_warm_probes_without_a_system_bundle_is_only_a_lost_optimisation(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(trust_bundle, "system_bundle", lambda: None)
+    warm_up.warm_probes.cache_clear()
+    try:
+        assert warm_up.warm_probes() is False
+    finally:
+        warm_up.warm_probes.cache_clear()
 
 
 def test_plain_values_drops_ansible_tags_and_keeps_every_value() -> None:
