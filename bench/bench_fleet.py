@@ -19,12 +19,14 @@ show what a user waits for; without it (the default) they show the controller.
     python -m bench.bench_fleet --servers 100,300,1000                 # forks 50, 3 pairs
     python -m bench.bench_fleet --servers 9 --forks 9 --pairs 7         # nine servers, one fork each
     python -m bench.bench_fleet --servers 100 --pairs 1 --server-costs  # what a user waits for
+    python -m bench.bench_fleet --servers 9 --forks 9 --system-trust    # probes trusting the system's roots
     python -m bench.bench_fleet --servers 3 --forks 3 --pairs 1 --json /tmp/x.json   # smoke
 """
 
 from __future__ import annotations
 
 import argparse
+import ssl
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -84,9 +86,30 @@ def pywinrm_load(lab: Any, concurrency: int) -> dict[str, Any]:
     }
 
 
-def _one_run(lab: Any, workdir: Path, kind: str, forks: int, nightly: Path) -> tuple[AnsibleRun, float]:
+def system_trust(lab: Any, workdir: Path) -> dict[str, Any]:
+    """How the nightly trusts the system's roots, as the roles do by default, with the lab's root added.
+
+    The lab's inventory names the lab's own small trust bundle. A real controller's probes read the
+    system's bundle (``certwarden_probe_ca_bundle`` empty, the roles' default): some 140 roots. Here
+    that bundle is the system's with the lab's root appended, named by ``SSL_CERT_FILE`` (where OpenSSL,
+    and so the probes, look first), so the lab's servers still validate.
+    """
+    paths = ssl.get_default_verify_paths()
+    system = next((p for p in (paths.cafile, paths.openssl_cafile) if p and Path(p).is_file()), None)
+    if system is None:
+        raise RuntimeError("--system-trust: this machine has no system CA bundle")
+    bundle = workdir / "system-and-lab-roots.pem"
+    bundle.parent.mkdir(parents=True, exist_ok=True)
+    bundle.write_bytes(Path(system).read_bytes() + (lab.dir / "pki" / "probe-trust.pem").read_bytes())
+    return {"env": {"SSL_CERT_FILE": str(bundle)}, "extra_vars": {"certwarden_probe_ca_bundle": ""}}
+
+
+def _one_run(
+    lab: Any, workdir: Path, kind: str, forks: int, nightly: Path, *, trust: dict[str, Any] | None = None
+) -> tuple[AnsibleRun, float]:
     cpu_before = lab_cpu_seconds(lab.process.pid)
     if kind == "nightly":
+        trust = trust or {}
         run = run_ansible(
             nightly,
             lab.inventory_path,
@@ -94,7 +117,8 @@ def _one_run(lab: Any, workdir: Path, kind: str, forks: int, nightly: Path) -> t
             forks=forks,
             check=True,
             callbacks=("bench_timing", "certwarden.exchange.compliance_report"),
-            env={"CERTWARDEN_REPORT_DIR": str(workdir / "report")},
+            env={"CERTWARDEN_REPORT_DIR": str(workdir / "report"), **trust.get("env", {})},
+            extra_vars=trust.get("extra_vars"),
         )
     else:
         run = run_ansible(RAW_PLAY, lab.inventory_path, workdir, forks=forks)
@@ -120,7 +144,14 @@ def _summary(runs: list[tuple[AnsibleRun, float]], servers: int) -> dict[str, An
 
 
 def measure(
-    workdir: Path, servers: int, forks: int, pairs: int, *, server_costs: bool = False, nightly: Path = NIGHTLY
+    workdir: Path,
+    servers: int,
+    forks: int,
+    pairs: int,
+    *,
+    server_costs: bool = False,
+    nightly: Path = NIGHTLY,
+    with_system_trust: bool = False,
 ) -> dict[str, Any]:
     from tests.lab import start_lab
     from tests.lab.costs import ServerCosts
@@ -133,10 +164,13 @@ def measure(
     nightly_counts: dict[str, float] = {}
     try:
         assert lab.process is not None
+        trust = system_trust(lab, workdir / f"trust-{servers}") if with_system_trust else None
         for pair in range(pairs):
             for kind in ("raw", "nightly") if pair % 2 == 0 else ("nightly", "raw"):
                 before = _request_counts(lab)
-                runs[kind].append(_one_run(lab, workdir / f"{kind}-{servers}-{pair}", kind, forks, nightly))
+                runs[kind].append(
+                    _one_run(lab, workdir / f"{kind}-{servers}-{pair}", kind, forks, nightly, trust=trust)
+                )
                 if kind == "nightly" and not nightly_counts:
                     after = _request_counts(lab)
                     nightly_counts = {action: (after[action] - before[action]) / servers for action in after}
@@ -154,6 +188,7 @@ def measure(
         "pairs": pairs,
         "server_costs": REAL_SERVER_COSTS if server_costs else None,
         "nightly_playbook": str(nightly),
+        "system_trust": with_system_trust,
         "lab_start_seconds": lab_start,
         "raw": _summary(runs["raw"], servers),
         "nightly": _summary(runs["nightly"], servers),
@@ -222,6 +257,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--playbook", type=Path, default=NIGHTLY, help="the nightly side, run with --check (default: %(default)s)"
     )
+    parser.add_argument(
+        "--system-trust",
+        action="store_true",
+        help="the nightly's probes trust the system's roots (the roles' default) plus the lab's root",
+    )
     parser.add_argument("--json", type=Path, default=RESULTS / "fleet.json")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.servers.split(",") if s.strip()]
@@ -236,6 +276,7 @@ def main(argv: list[str] | None = None) -> int:
                     args.pairs,
                     server_costs=args.server_costs,
                     nightly=args.playbook.resolve(),
+                    with_system_trust=args.system_trust,
                 )
             )
             _print(document["runs"][-1:])

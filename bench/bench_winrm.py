@@ -15,6 +15,7 @@ of each; with ``--phases``, where each kind of task spends its time in its worke
 
     python -m bench.bench_winrm                       # --hosts 20 --repeat 5 --forks 2,20
     python -m bench.bench_winrm --skip-counts --phases   # and where each task's time goes
+    python -m bench.bench_winrm --skip-counts --floor    # and the agent's read alone: the check's floor
     python -m bench.bench_winrm --hosts 3 --repeat 1 --forks 2 --json /tmp/x.json   # smoke
 """
 
@@ -44,6 +45,8 @@ QUICK_ARGV = ["--hosts", "2", "--repeat", "1", "--forks", "2", "--json", str(RES
 COUNT_SCENARIO = "field"  # nine hosts, each broken in another way: plans of 0 to several steps
 RAW_TASK = "raw no-op"
 CHECK_TASK = "cert_compliance check"
+# The same arguments, templated the same way, then only the agent's read (bench/action_plugins).
+FLOOR_TASK = "agent read only"
 
 # The naive playbook: what a user writes today with raw PowerShell, one task per thing to look at.
 NAIVE_READS = {
@@ -143,13 +146,15 @@ def count_commands(workdir: Path) -> dict[str, Any]:
     return {"scenario": COUNT_SCENARIO, "hosts": hosts}
 
 
-def _ratio_tasks(repeat: int, interfaces: bool = False) -> list[dict[str, Any]]:
+def _ratio_tasks(repeat: int, interfaces: bool = False, floor: bool = False) -> list[dict[str, Any]]:
     tasks: list[dict[str, Any]] = []
     for _unused in range(repeat):
         tasks.append({"name": RAW_TASK, "ansible.builtin.raw": "exit 0"})
         tasks.append({"name": CHECK_TASK, "certwarden.exchange.cert_compliance": compliance_args(), "check_mode": True})
         if interfaces:
             tasks.append(dict_task())
+        if floor:
+            tasks.append({"name": FLOOR_TASK, "bench_agent_read": compliance_args(), "check_mode": True})
     return tasks
 
 
@@ -252,19 +257,27 @@ def _cpu_per_task(lab: Any, workdir: Path, task: dict[str, Any], repeat: int, fo
 
 
 def measure_ratio(
-    workdir: Path, hosts: int, repeat: int, forks_list: list[int], phases: bool, *, interfaces: bool = False
+    workdir: Path,
+    hosts: int,
+    repeat: int,
+    forks_list: list[int],
+    phases: bool,
+    *,
+    interfaces: bool = False,
+    floor: bool = False,
 ) -> dict[str, Any]:
     """Per-server time of a check-mode cert_compliance task over a raw no-op, same hosts, same run.
 
     One run per forks value, on one lab, then the CPU per server-task at each forks value;
     with ``phases``, one more run (forks 1) with the bench_phases callback, which says where
     each kind of task spends its time in its worker; with ``interfaces``, every run also
-    alternates the check with its arguments in one dictionary variable.
+    alternates the check with its arguments in one dictionary variable; with ``floor``, with
+    the agent's read alone under the same arguments (``bench_agent_read``).
     """
     from tests.lab import start_lab
 
-    tasks = _ratio_tasks(repeat, interfaces)
-    kinds = (CHECK_TASK, DICT_TASK) if interfaces else (CHECK_TASK,)
+    tasks = _ratio_tasks(repeat, interfaces, floor)
+    kinds = (CHECK_TASK, *((DICT_TASK,) if interfaces else ()), *((FLOOR_TASK,) if floor else ()))
     lab = start_lab(workdir / "lab-ratio", "fleet", hosts=hosts)
     ratios = []
     phase_table = None
@@ -317,15 +330,17 @@ def _print(document: dict[str, Any]) -> None:
             f"whole task over all hosts: raw {run['raw_span_per_server_s'] * 1000:.0f} ms, "
             f"check {run['check_span_per_server_s'] * 1000:.0f} ms per server, ratio {figure(run['span_ratio'], '.2f')}"
         )
-        if DICT_TASK in run:
-            other = run[DICT_TASK]
+        for kind in (DICT_TASK, FLOOR_TASK):
+            if kind not in run:
+                continue
+            other = run[kind]
             print(
-                f"  {DICT_TASK}: {other['median_s'] * 1000:.0f} ms (median); median pair ratio "
+                f"  {kind}: {other['median_s'] * 1000:.0f} ms (median); median pair ratio "
                 f"{figure(other['median_pair_ratio'], '.2f')}; whole task per server "
                 f"{other['span_per_server_s'] * 1000:.0f} ms, ratio {figure(other['span_ratio'], '.2f')}"
             )
     for cpu in (ratio or {}).get("cpu_per_task") or []:
-        kinds = [kind for kind in (RAW_TASK, CHECK_TASK, DICT_TASK) if kind in cpu]
+        kinds = [kind for kind in (RAW_TASK, CHECK_TASK, DICT_TASK, FLOOR_TASK) if kind in cpu]
         print(
             f"\nCPU per server-task (forks {cpu['forks']}), controller + lab: "
             + "; ".join(f"{kind} {cpu[kind]['controller_ms']:.0f} + {cpu[kind]['lab_ms']:.1f} ms" for kind in kinds)
@@ -356,6 +371,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--interfaces", action="store_true", help="also the check with its arguments in one dictionary variable"
     )
+    parser.add_argument(
+        "--floor", action="store_true", help="also the agent's read alone, under the check's templated arguments"
+    )
     parser.add_argument("--skip-counts", action="store_true", help="only the ratio")
     parser.add_argument("--skip-ratio", action="store_true", help="only the command counts")
     parser.add_argument("--json", type=Path, default=RESULTS / "winrm.json")
@@ -368,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.skip_ratio:
             forks = [int(value) for value in str(args.forks).split(",") if value.strip()]
             document["ratio"] = measure_ratio(
-                workdir, args.hosts, args.repeat, forks, args.phases, interfaces=args.interfaces
+                workdir, args.hosts, args.repeat, forks, args.phases, interfaces=args.interfaces, floor=args.floor
             )
     _print(document)
     print(f"\nwritten: {write_result('winrm', document, args.json)}")

@@ -23,6 +23,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results"
 CALLBACKS = REPO / "bench" / "callback_plugins"
+ACTIONS = REPO / "bench" / "action_plugins"
 ANSIBLE_PLAYBOOK = str(Path(sys.executable).with_name("ansible-playbook"))
 SAMPLE_SECONDS = 0.1
 # A real server's fixed costs, which the lab pays as sleeps (tests/lab/costs.py): assumptions from public
@@ -184,6 +185,7 @@ def run_ansible(
     check: bool = False,
     callbacks: tuple[str, ...] = ("bench_timing",),
     env: dict[str, str] | None = None,
+    extra_vars: dict[str, Any] | None = None,
     timeout: float = 3600,
 ) -> AnsibleRun:
     """Run ``plays`` (plays as data, or a playbook file) with ansible-playbook in its own process tree.
@@ -202,10 +204,13 @@ def run_ansible(
     argv = [ANSIBLE_PLAYBOOK, "-i", str(inventory), str(playbook), "--forks", str(forks)]
     if check:
         argv.append("--check")
+    if extra_vars:
+        argv += ["-e", json.dumps(extra_vars)]
     run_env = {
         **os.environ,
         "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
         "ANSIBLE_CALLBACK_PLUGINS": str(CALLBACKS),
+        "ANSIBLE_ACTION_PLUGINS": str(ACTIONS),
         "ANSIBLE_CALLBACKS_ENABLED": ",".join(callbacks),
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_LOCAL_TEMP": str(workdir / "ansible-tmp"),

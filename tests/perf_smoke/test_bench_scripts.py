@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import ssl
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,8 @@ from tests.support.chromium import chromium_path
 @pytest.mark.slow
 def test_bench_winrm_counts_and_ratio(tmp_path: Path) -> None:
     out = tmp_path / "winrm.json"
-    assert bench_winrm.main(["--hosts", "2", "--repeat", "1", "--forks", "2", "--phases", "--json", str(out)]) == 0
+    argv = ["--hosts", "2", "--repeat", "1", "--forks", "2", "--phases", "--floor", "--json", str(out)]
+    assert bench_winrm.main(argv) == 0
     document = json.loads(out.read_text())
     rows = {row["host"]: row for row in document["commands"]["hosts"]}
     # The counts come from the lab's request log: the module's promise, and the naive playbook's cost.
@@ -28,13 +30,14 @@ def test_bench_winrm_counts_and_ratio(tmp_path: Path) -> None:
     assert rows["expiring"]["naive apply"] == 5 + rows["expiring"]["planned_steps"]
     (run,) = document["ratio"]["runs"]
     assert run["hosts"] == 2 and run["forks"] == 2 and run["median_pair_ratio"] > 0
+    assert run["agent read only"]["median_pair_ratio"] > 0  # the floor: the same arguments, the read alone
     # The phase run saw both kinds of task, and only the check task runs the collection's code.
     phases = document["ratio"]["phases_ms_forks_1"]
     assert phases["raw no-op"]["Connection.exec_command"] > 0
     assert "CertwardenAction.run" not in phases["raw no-op"]
     assert phases["cert_compliance check"]["analyse"] > 0
     (cpu,) = document["ratio"]["cpu_per_task"]  # too few tasks here for the figures to mean anything
-    assert set(cpu) == {"forks", "raw no-op", "cert_compliance check", "ratio"}
+    assert set(cpu) == {"forks", "raw no-op", "cert_compliance check", "agent read only", "ratio"}
 
 
 @pytest.mark.lab
@@ -51,6 +54,19 @@ def test_bench_fleet_small(tmp_path: Path) -> None:
         # The nightly reads every server: at least one command and one Exchange load each.
         assert run["nightly_per_server"]["winrm_commands"] >= 1 and run["nightly_per_server"]["exchange_loads"] >= 1
         assert set(run["ratio"]) == {"wall_pairs", "cpu_pairs", "wall", "cpu"}
+
+
+@pytest.mark.lab
+@pytest.mark.slow
+def test_bench_fleet_with_the_system_trust(tmp_path: Path) -> None:
+    paths = ssl.get_default_verify_paths()
+    if not any(p and Path(p).is_file() for p in (paths.cafile, paths.openssl_cafile)):
+        pytest.skip("this machine has no system CA bundle")
+    out = tmp_path / "fleet.json"
+    argv = ["--servers", "2", "--forks", "2", "--pairs", "1", "--system-trust", "--json", str(out)]
+    assert bench_fleet.main(argv) == 0  # fails if the probes did not trust the lab's root through SSL_CERT_FILE
+    (run,) = json.loads(out.read_text())["runs"]
+    assert run["system_trust"] is True
 
 
 @pytest.mark.chromium
