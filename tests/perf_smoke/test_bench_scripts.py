@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bench import bench_fleet, bench_report, bench_winrm
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._evidence import trust_bundle
+from bench import bench_fleet, bench_report, bench_trust_fork, bench_winrm
 from tests.support.chromium import chromium_path
 
 
@@ -67,6 +68,14 @@ def test_bench_fleet_with_the_system_trust(tmp_path: Path) -> None:
     assert bench_fleet.main(argv) == 0  # fails if the probes did not trust the lab's root through SSL_CERT_FILE
     (run,) = json.loads(out.read_text())["runs"]
     assert run["system_trust"] is True
+
+
+def test_bench_trust_fork_small(tmp_path: Path) -> None:
+    if trust_bundle.system_bundle() is None:
+        pytest.skip("this machine has no system CA bundle")
+    out = tmp_path / "trust.json"
+    assert bench_trust_fork.main(["--repeat", "2", "--json", str(out)]) == 0
+    assert set(json.loads(out.read_text())["ms"]) == {"parsed in the child", "reused from the parent"}
 
 
 @pytest.mark.chromium
