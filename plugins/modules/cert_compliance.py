@@ -203,7 +203,12 @@ options:
     default: {}
     suboptions:
       remote_directory:
-        description: Folder on the server; created with an ACL of Administrators and SYSTEM only.
+        description:
+          - Folder on the server; created with an ACL of Administrators and SYSTEM only.
+          - An existing folder is used only if it is already restricted that way (inheritance disabled, no other
+            allow rule), is not below a junction or symbolic link, and is owned by Administrators, SYSTEM,
+            TrustedInstaller or the account the agent runs as; otherwise the whole plan is refused
+            (C(backup_folder_refused)) and nothing changes.
         type: str
         default: C:\ProgramData\certwarden\backup
       local_directory:

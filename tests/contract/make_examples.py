@@ -98,6 +98,7 @@ def build(pki: TestPki) -> dict[str, dict]:
         "fips_policy": False,
         "logon": {
             "user": "CONTOSO\\svc-certwarden",
+            "user_sid": "S-1-5-21-1004336348-1177238915-682003330-1105",
             "authentication_type": "NTLM",
             "impersonation_level": "Impersonation",
         },

@@ -100,9 +100,26 @@ def test_a_folder_under_a_junction_is_refused(lab_factory, tmp_path: Path) -> No
     assert not (lab.host_dir(HOST) / "filesystem" / "C" / "Backups" / "certs").exists()
 
 
-def test_an_existing_restricted_folder_is_used_and_its_acl_left_alone(lab_factory, tmp_path: Path) -> None:
+def test_a_restricted_folder_owned_by_another_account_is_refused_and_keeps_its_acl(lab_factory, tmp_path: Path) -> None:
+    """Its owner may rewrite the DACL whenever it likes: the PFX backups would be theirs to read."""
     lab = lab_factory("duplicate-no-key")
     folders.restrict_existing(_host(lab), "C:\\Backups\\certs", owner=folders.SOMEONE)
+    acls = _acls(lab)
+    result = _refused(
+        lab,
+        tmp_path,
+        "C:\\Backups\\certs",
+        f"exists and is owned by {folders.SOMEONE}, which may change its permissions whatever they are now",
+    )
+    assert 'icacls "C:\\Backups\\certs" /setowner *S-1-5-32-544' in result["msg"]
+    assert _acls(lab) == acls
+    assert (lab.host_dir(HOST) / "stores" / "My" / f"{_duplicate(lab)}.cer").exists()
+
+
+def test_an_existing_restricted_folder_is_used_and_its_acl_left_alone(lab_factory, tmp_path: Path) -> None:
+    """Owned by the account the agent runs as (read as host.logon.user_sid): the agent's own folder."""
+    lab = lab_factory("duplicate-no-key")
+    folders.restrict_existing(_host(lab), "C:\\Backups\\certs", owner=folders.AGENT_ACCOUNT_SID)
     acls = _acls(lab)
     run = run_playbook(_play(tmp_path, "C:\\Backups\\certs"), lab.inventory_path, tmp_path / "run", limit=HOST)
     result = run.results(COMPLIANCE_TASK)[HOST]

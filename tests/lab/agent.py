@@ -142,7 +142,12 @@ def host_facts(host: HostState) -> dict[str, Any]:
     """The read's host facts beyond the name: OS build, PowerShell, .NET, FIPS policy, the logon, WinRM quotas."""
     facts = {name: host.info.get(name, default) for name, default in HOST_FACT_DEFAULTS.items()}
     user = str((host.info.get("auth") or {}).get("user", ""))
-    facts["logon"] = {"user": user, "authentication_type": "NTLM", "impersonation_level": "Impersonation"}
+    facts["logon"] = {
+        "user": user,
+        "user_sid": folders.AGENT_ACCOUNT_SID,
+        "authentication_type": "NTLM",
+        "impersonation_level": "Impersonation",
+    }
     return facts
 
 

@@ -28,6 +28,8 @@ USERS = "S-1-5-32-545"
 AUTHENTICATED_USERS = "S-1-5-11"
 # A domain user's SID: who made a folder the agent did not make.
 SOMEONE = "S-1-5-21-3623811015-3361044348-30300820-1104"
+# The account the agent runs as (its WinRM logon, read as host.logon.user_sid): another user of that domain.
+AGENT_ACCOUNT_SID = "S-1-5-21-3623811015-3361044348-30300820-1105"
 # What a drive root allows on a default Windows Server installation (icacls C:\): SYSTEM and
 # Administrators full control, Users read, Authenticated Users modify.
 DRIVE_ROOT_RULES = (

@@ -456,6 +456,7 @@ function Get-HostInfo {
         fips_policy        = [bool](Get-OptionalValue 'HKLM:\SYSTEM\CurrentControlSet\Control\Lsa\FipsAlgorithmPolicy' 'Enabled')
         logon              = [ordered]@{
             user                = [string]$identity.Name
+            user_sid            = [string]$identity.User.Value
             authentication_type = [string]$identity.AuthenticationType
             impersonation_level = [string]$identity.ImpersonationLevel
         }

@@ -24,6 +24,7 @@ def backup_folder(run: CheckRun) -> None:
         f"{use.refusal}. The plan backs up and removes {', '.join(removing)} there, so nothing was changed",
         {"remote_directory": desired.backup_directory if desired else None, "removals": removing},
         "set backup.remote_directory to a folder that does not exist yet (the agent creates it for SYSTEM and "
-        "Administrators only) or to one already restricted to them, with inheritance disabled",
+        "Administrators only) or to one already restricted to them, with inheritance disabled, and owned by "
+        "Administrators, SYSTEM or the account the agent runs as",
         blocker=True,
     )

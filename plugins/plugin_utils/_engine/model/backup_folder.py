@@ -15,7 +15,9 @@ from dataclasses import dataclass
 
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.errors import InputError
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.server_folders import (
+    ADMINISTRATORS_SID,
     RESTRICTED_SIDS,
+    TRUSTED_OWNER_SIDS,
     ServerFolders,
 )
 
@@ -75,12 +77,33 @@ def _refused(path: str, reason: str) -> FolderUse:
     return FolderUse(create=False, refusal=f"option backup.remote_directory: '{path}' {reason}")
 
 
-def judge_backup_folder(path: str, folders: ServerFolders | None) -> FolderUse:
+def _owner_refusal(owner: str | None, account_sid: str | None) -> str | None:
+    """Why ``owner`` may not own a backup folder, or None when it may.
+
+    An owner may always read and rewrite an object's DACL, whatever the DACL says ("Owner of a New
+    Object", https://learn.microsoft.com/windows/win32/secauthz/owner-of-a-new-object): a folder
+    restricted today but owned by another account can be opened to anyone tomorrow, PFX backups and
+    their private keys with it. SYSTEM, Administrators and TrustedInstaller are the owners Windows
+    gives its own folders; the agent's own account (an administrator, or it could not manage the
+    machine's stores) owns what it made when Windows names the creator as owner.
+    """
+    if owner is None:
+        return "exists, but its owner could not be read"
+    if owner in TRUSTED_OWNER_SIDS or owner == account_sid:
+        return None
+    return (
+        f"exists and is owned by {owner}, which may change its permissions whatever they are now (an owner "
+        f'always can); give it to Administrators (icacls "<folder>" /setowner *{ADMINISTRATORS_SID}) or '
+        "choose another folder"
+    )
+
+
+def judge_backup_folder(path: str, folders: ServerFolders | None, *, account_sid: str | None = None) -> FolderUse:
     """Decide on the server's facts whether, and how, the backup step may use ``path``.
 
     Without facts (a read that was not asked about the folder) the step creates
     the folder, and the agent refuses it if it exists: nothing already there is
-    ever changed.
+    ever changed. ``account_sid`` is the account the agent runs as, which may own the folder.
     """
     if folders is None:
         return FolderUse(create=True)
@@ -107,4 +130,7 @@ def judge_backup_folder(path: str, folders: ServerFolders | None) -> FolderUse:
     others = [f"{rule.sid} ({rule.rights})" for rule in facts.rules if rule.allow and rule.sid not in RESTRICTED_SIDS]
     if others:
         return _refused(path, f"exists and also allows {', '.join(others)}; only SYSTEM and Administrators may")
+    owner_refusal = _owner_refusal(facts.owner, account_sid)
+    if owner_refusal is not None:
+        return _refused(path, owner_refusal.replace("<folder>", path))
     return FolderUse(create=False, sddl=facts.sddl)

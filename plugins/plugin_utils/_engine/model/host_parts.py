@@ -34,6 +34,8 @@ class HostInfo:
     os: str
     # Windows build number (17763 is Server 2019): what the server's PFX import understands depends on it.
     os_build: int | None = None
+    # The SID of the account the agent ran as (its WinRM logon), which may own the backup folder.
+    account_sid: str | None = None
 
 
 @dataclass(frozen=True)

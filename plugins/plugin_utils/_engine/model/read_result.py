@@ -303,6 +303,9 @@ def parse_read_result(result: Any) -> SnapshotParts:
         time_utc=_parse_time(_get(host_raw, "time_utc", "host", str, optional=True), "host.time_utc"),
         os=_get(host_raw, "os", "host", str, optional=True) or "",
         os_build=_get(host_raw, "os_build", "host", int, optional=True),
+        account_sid=_get(
+            _get(host_raw, "logon", "host", Mapping, optional=True) or {}, "user_sid", "host.logon", str, optional=True
+        ),
     )
     stores = _parse_stores(result)
     bindings = tuple(

@@ -18,6 +18,11 @@ SYSTEM_SID = "S-1-5-18"
 ADMINISTRATORS_SID = "S-1-5-32-544"
 # The ACL the agent gives a backup folder it creates: protected (nothing inherited), these two with full control.
 RESTRICTED_SIDS = (SYSTEM_SID, ADMINISTRATORS_SID)
+# NT SERVICE\TrustedInstaller: a service SID, S-1-5-80- and the SHA-1 of the upper-cased service name
+# (https://learn.microsoft.com/windows/win32/secauthz/well-known-sids, SECURITY_SERVICE_ID_BASE_RID).
+TRUSTED_INSTALLER_SID = "S-1-5-80-956008885-3418522649-1831038044-1853292631-2271478464"
+# The owners Windows gives its own folders; any of them may own a backup folder.
+TRUSTED_OWNER_SIDS = (SYSTEM_SID, ADMINISTRATORS_SID, TRUSTED_INSTALLER_SID)
 
 
 @dataclass(frozen=True)

@@ -44,15 +44,20 @@ def _certificate_facts(snapshot: Snapshot, item: StoredCertificate, now: dt.date
     return facts
 
 
+def _host_dict(snapshot: Snapshot) -> dict[str, Any]:
+    host = snapshot.host
+    return {
+        "computer_name": host.computer_name,
+        "fqdn": host.fqdn,
+        "time_utc": host.time_utc.isoformat() if host.time_utc else None,
+        "os": host.os,
+    }
+
+
 def snapshot_facts(snapshot: Snapshot, now: dt.datetime, *, include_der: bool = False) -> dict:
     """The stable JSON shape ``cert_facts`` returns (documented in docs/engine.md)."""
     facts: dict[str, Any] = {
-        "host": {
-            "computer_name": snapshot.host.computer_name,
-            "fqdn": snapshot.host.fqdn,
-            "time_utc": snapshot.host.time_utc.isoformat() if snapshot.host.time_utc else None,
-            "os": snapshot.host.os,
-        },
+        "host": _host_dict(snapshot),
         "stores": {
             name: [_certificate_facts(snapshot, item, now, include_der) for item in snapshot.store(name)]
             for name in STORE_NAMES
@@ -119,17 +124,14 @@ def snapshot_read_result(snapshot: Snapshot) -> dict:
         }
     system, backup = folders_read_result(snapshot.folders)
     result: dict[str, Any] = {
-        "host": {
-            "computer_name": snapshot.host.computer_name,
-            "fqdn": snapshot.host.fqdn,
-            "time_utc": snapshot.host.time_utc.isoformat() if snapshot.host.time_utc else None,
-            "os": snapshot.host.os,
-        },
+        "host": _host_dict(snapshot),
         "stores": stores,
         "exchange": exchange,
         "iis_bindings": [_binding_dict(b) for b in snapshot.iis_bindings],
         "http_sys_bindings": [_http_sys_dict(b) for b in snapshot.http_sys_bindings],
     }
+    if snapshot.host.account_sid is not None:
+        result["host"]["logon"] = {"user_sid": snapshot.host.account_sid}
     if system is not None:
         result["host"]["folders"] = system
         result["backup_folder"] = backup

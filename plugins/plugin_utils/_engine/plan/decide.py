@@ -335,7 +335,9 @@ def decide(ctx: Context) -> Remediation:
         _plan_bindings(ctx, out)
     _plan_removals(ctx, out)
     _plan_retirements(ctx, out)
-    out.decisions.backup_folder = judge_backup_folder(desired.backup_directory, ctx.snapshot.folders)
+    out.decisions.backup_folder = judge_backup_folder(
+        desired.backup_directory, ctx.snapshot.folders, account_sid=ctx.snapshot.host.account_sid
+    )
     return out
 
 

@@ -63,7 +63,7 @@ def test_the_first_backup_creates_the_folder_and_the_rest_use_it(pki):
 
 def test_an_existing_restricted_folder_is_used_with_the_sddl_the_read_saw(pki):
     folder, sddl = "C:\\Backups", "O:BAD:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)"
-    host = _host(pki, folder, exists=True, directory=True, protected=True, sddl=sddl)
+    host = _host(pki, folder, exists=True, directory=True, protected=True, owner="S-1-5-32-544", sddl=sddl)
     analysis = run(pki, host, _want(pki, folder))
     backups = [step for step in analysis.plan if step.action == "backup"]
     assert {(step.params["folder"], step.params["folder_sddl"]) for step in backups} == {("existing", sddl)}

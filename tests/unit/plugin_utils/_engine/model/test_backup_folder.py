@@ -102,6 +102,42 @@ def test_an_existing_folder_that_is_not_restricted_is_refused(facts: FolderFacts
     assert use.refusal.startswith("option backup.remote_directory: 'C:\\B'")
 
 
+AGENT_ACCOUNT = "S-1-5-21-3623811015-3361044348-30300820-1105"
+ANOTHER_ADMIN = "S-1-5-21-3623811015-3361044348-30300820-1104"
+
+
+@pytest.mark.parametrize(
+    "owner",
+    ["S-1-5-32-544", "S-1-5-18", "S-1-5-80-956008885-3418522649-1831038044-1853292631-2271478464", AGENT_ACCOUNT],
+    ids=["Administrators", "SYSTEM", "TrustedInstaller", "the agent's own account"],
+)
+def test_a_restricted_folder_owned_by_windows_or_by_the_agents_account_is_used(owner: str) -> None:
+    use = judge_backup_folder("C:\\B", _with(_restricted("C:\\B", owner=owner)), account_sid=AGENT_ACCOUNT)
+    assert use.refusal is None and use.sddl == SDDL
+
+
+def test_a_restricted_folder_owned_by_another_account_is_refused_with_the_command_that_fixes_it() -> None:
+    """Its owner can rewrite the DACL whenever it likes, and read the PFX backups after that."""
+    use = judge_backup_folder("C:\\B", _with(_restricted("C:\\B", owner=ANOTHER_ADMIN)), account_sid=AGENT_ACCOUNT)
+    assert use.refusal == (
+        f"option backup.remote_directory: 'C:\\B' exists and is owned by {ANOTHER_ADMIN}, which may change its "
+        'permissions whatever they are now (an owner always can); give it to Administrators (icacls "C:\\B" '
+        "/setowner *S-1-5-32-544) or choose another folder"
+    )
+
+
+def test_an_existing_folder_whose_owner_is_unknown_is_refused() -> None:
+    for account in (None, AGENT_ACCOUNT):
+        use = judge_backup_folder("C:\\B", _with(_restricted("C:\\B", owner=None)), account_sid=account)
+        assert use.refusal is not None and "its owner could not be read" in use.refusal
+
+
+def test_without_the_agents_account_only_windows_owners_pass() -> None:
+    """A read that does not name the agent's account (one saved before reads did): only Windows' own owners pass."""
+    assert judge_backup_folder("C:\\B", _with(_restricted("C:\\B", owner=AGENT_ACCOUNT))).refusal is not None
+    assert judge_backup_folder("C:\\B", _with(_restricted("C:\\B"))).refusal is None
+
+
 def test_a_folder_under_a_junction_is_refused_whether_or_not_it_exists() -> None:
     for facts in (
         FolderFacts("C:\\J\\B", exists=False, reparse_parents=("C:\\J",)),
