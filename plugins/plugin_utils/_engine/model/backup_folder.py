@@ -77,8 +77,8 @@ def _refused(path: str, reason: str) -> FolderUse:
     return FolderUse(create=False, refusal=f"option backup.remote_directory: '{path}' {reason}")
 
 
-def _owner_refusal(owner: str | None, account_sid: str | None) -> str | None:
-    """Why ``owner`` may not own a backup folder, or None when it may.
+def _owner_refusal(path: str, owner: str | None, account_sid: str | None) -> str | None:
+    """Why ``owner`` may not own the backup folder ``path``, or None when it may.
 
     An owner may always read and rewrite an object's DACL, whatever the DACL says ("Owner of a New
     Object", https://learn.microsoft.com/windows/win32/secauthz/owner-of-a-new-object): a folder
@@ -93,7 +93,7 @@ def _owner_refusal(owner: str | None, account_sid: str | None) -> str | None:
         return None
     return (
         f"exists and is owned by {owner}, which may change its permissions whatever they are now (an owner "
-        f'always can); give it to Administrators (icacls "<folder>" /setowner *{ADMINISTRATORS_SID}) or '
+        f'always can); give it to Administrators (icacls "{path}" /setowner *{ADMINISTRATORS_SID}) or '
         "choose another folder"
     )
 
@@ -130,7 +130,7 @@ def judge_backup_folder(path: str, folders: ServerFolders | None, *, account_sid
     others = [f"{rule.sid} ({rule.rights})" for rule in facts.rules if rule.allow and rule.sid not in RESTRICTED_SIDS]
     if others:
         return _refused(path, f"exists and also allows {', '.join(others)}; only SYSTEM and Administrators may")
-    owner_refusal = _owner_refusal(facts.owner, account_sid)
+    owner_refusal = _owner_refusal(path, facts.owner, account_sid)
     if owner_refusal is not None:
-        return _refused(path, owner_refusal.replace("<folder>", path))
+        return _refused(path, owner_refusal)
     return FolderUse(create=False, sddl=facts.sddl)
