@@ -48,8 +48,8 @@ selftest:
   description:
     - C(windows) (os, os_build, powershell_version, dotnet_release, fips_policy); C(exchange) (installed, role,
       version, loaded_by one of C(session), C(snapin), C(remote_credential), C(remote_delegated), load_seconds,
-      cmdlets_available, cmdlets_missing as cmdlet and granted_by); C(logon) (user, authentication_type,
-      impersonation_level, can_delegate); C(winrm) (max_memory_per_shell_mb, max_envelope_size_kb); read_seconds;
+      cmdlets_available, cmdlets_missing as cmdlet and granted_by); C(logon) (user, user_sid,
+      authentication_type, impersonation_level, can_delegate); C(winrm) (max_memory_per_shell_mb, max_envelope_size_kb); read_seconds;
       problems.
   returned: when the read succeeded
   type: dict
