@@ -182,6 +182,7 @@ def build(pki: TestPki) -> dict[str, dict]:
             "receiving_transport_servers": [SERVER],
             "edge_transport_servers": [],
         },
+        "auth_config": {"current": None, "next": None, "previous": None},
         "transport_service": {
             "internal_transport_certificate_thumbprint": pki.self_signed.thumbprint,
             "send_protocol_log_path": "C:\\Program Files\\Microsoft\\Exchange Server\\V15\\TransportRoles\\Logs"

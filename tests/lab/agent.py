@@ -87,6 +87,12 @@ def require_cmdlets(host: HostState, load: ExchangeLoad, names: tuple[str, ...])
         )
 
 
+def _auth_config(host: HostState) -> dict[str, str | None]:
+    """Get-AuthConfig's three thumbprints; an empty one is null, as the agent reports it."""
+    config = host.auth_config(shared=True)
+    return {role: config.get(role) or None for role in ("current", "next", "previous")}
+
+
 def _exchange(host: HostState, now: dt.datetime, load: ExchangeLoad) -> dict[str, Any] | None:
     if not load.ok:
         return None
@@ -117,6 +123,7 @@ def _exchange(host: HostState, now: dt.datetime, load: ExchangeLoad) -> dict[str
             c for c in host.receive_connectors(shared=True) if str(c.get("server", "")).lower() == server.lower()
         ],
         "hybrid_configuration": None if edge else host.hybrid(shared=True),
+        "auth_config": None if edge or not load.cmdlets.get("Get-AuthConfig") else _auth_config(host),
         "transport_service": {
             "internal_transport_certificate_thumbprint": transport.get("internal_transport_certificate_thumbprint"),
             "send_protocol_log_path": transport.get("send_protocol_log_path"),

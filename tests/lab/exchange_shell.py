@@ -37,6 +37,7 @@ AGENT_CMDLETS = (
     "Get-FrontendTransportService",
     "Get-HybridConfiguration",
     "Set-HybridConfiguration",
+    "Get-AuthConfig",
 )
 # Edge Transport has no hybrid configuration cmdlets and no Front End Transport service.
 EDGE_ABSENT = frozenset({"Get-HybridConfiguration", "Set-HybridConfiguration", "Get-FrontendTransportService"})

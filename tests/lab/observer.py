@@ -39,7 +39,8 @@ def configured_references(host: HostState) -> list[Reference]:
 
     By ``<I>issuer<S>subject``: send connectors this server sends for, its receive connectors, the
     hybrid configuration when it is a sending or receiving server. By thumbprint: Exchange's
-    certificate entries with services, the internal transport certificate, IIS bindings.
+    certificate entries with services, the OAuth certificates of AuthConfig, the internal transport
+    certificate, IIS bindings.
     """
     server = host.computer_name.upper()
     found: list[Reference] = []
@@ -65,6 +66,9 @@ def configured_references(host: HostState) -> list[Reference]:
         for thumb, entry in host.exchange_certificates().items():
             if entry.get("services"):
                 found.append(("exchange_services", ",".join(entry["services"]), "thumbprint", thumb.upper()))
+        for role, thumb in sorted(host.auth_config().items()):
+            if thumb:
+                found.append(("auth_config", f"{role} OAuth certificate", "thumbprint", str(thumb).upper()))
         internal = host.transport().get("internal_transport_certificate_thumbprint")
         if internal:
             found.append(

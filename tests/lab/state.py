@@ -238,6 +238,10 @@ class HostState:
     def hybrid(self, *, shared: bool = False) -> dict[str, Any] | None:
         return self._org_json("hybrid.json", None, shared)
 
+    def auth_config(self, *, shared: bool = False) -> dict[str, Any]:
+        """The organisation's AuthConfig: the OAuth certificate's thumbprints (current, next, previous)."""
+        return self._org_json("auth_config.json", {}, shared) or {}
+
     def write_org(self, filename: str, value: Any) -> None:
         write_json(self.org_dir / filename, value)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.names import format_windows_dn
@@ -81,6 +82,10 @@ def iis_binding(thumbprint: str | None, site: str = "Default Web Site", port: in
     }
 
 
+# Get-AuthConfig read, naming no certificate in the host's stores.
+NO_AUTH_CERTIFICATES: Mapping[str, str | None] = MappingProxyType({"current": None, "next": None, "previous": None})
+
+
 def host_snapshot(
     *,
     my: Iterable[Issued] = (),
@@ -98,8 +103,12 @@ def host_snapshot(
     hybrid: str | bool | None = False,
     internal_transport: str | None = None,
     iis_bindings: Iterable[dict] = (),
+    auth_config: Mapping[str, str | None] | None = NO_AUTH_CERTIFICATES,
 ) -> dict:
-    """A ``read`` result. ``hybrid``: False for none, else the hybrid TlsCertificateName (or None)."""
+    """A ``read`` result. ``hybrid``: False for none, else the hybrid TlsCertificateName (or None).
+
+    ``auth_config``: Get-AuthConfig's thumbprints by role (current, next, previous); None: not readable.
+    """
     my = list(my)
     services = dict(services or {})
     status = dict(status or {})
@@ -127,6 +136,7 @@ def host_snapshot(
                 "receiving_transport_servers": [computer_name],
                 "edge_transport_servers": [],
             },
+            "auth_config": None if auth_config is None else dict(auth_config),
             "transport_service": {
                 "internal_transport_certificate_thumbprint": internal_transport,
                 "send_protocol_log_path": "C:\\Exchange\\TransportRoles\\Logs\\Hub\\ProtocolLog\\SmtpSend",

@@ -39,7 +39,8 @@ $ExchangeEdgeKey = 'HKLM:\SOFTWARE\Microsoft\ExchangeServer\v15\EdgeTransportRol
 # Every Exchange cmdlet this script calls (a remote session imports only these).
 $ExchangeCmdlets = @('Get-ExchangeServer', 'Get-ExchangeCertificate', 'Enable-ExchangeCertificate',
     'Get-SendConnector', 'Set-SendConnector', 'Get-ReceiveConnector', 'Set-ReceiveConnector',
-    'Get-TransportService', 'Get-FrontendTransportService', 'Get-HybridConfiguration', 'Set-HybridConfiguration')
+    'Get-TransportService', 'Get-FrontendTransportService', 'Get-HybridConfiguration', 'Set-HybridConfiguration',
+    'Get-AuthConfig')
 $ExchangeReadCmdlets = @('Get-ExchangeServer', 'Get-ExchangeCertificate', 'Get-SendConnector',
     'Get-ReceiveConnector', 'Get-TransportService')
 # Per run, read by the functions below through PowerShell's dynamic scoping
@@ -331,6 +332,19 @@ function Get-HybridEntry {
     }
 }
 
+# The OAuth certificate Exchange signs server-to-server tokens with, the one staged to replace it
+# (Set-AuthConfig -NewCertificateThumbprint) and the one it replaced: bindings no connector shows.
+# Null where the account's roles do not expose Get-AuthConfig, and on Edge Transport.
+function Get-AuthEntry($Load) {
+    if ($Load.role -eq 'Edge' -or -not $Load.cmdlets['Get-AuthConfig']) { return $null }
+    $config = Get-AuthConfig -ErrorAction Stop
+    return [ordered]@{
+        current  = ConvertTo-NullableString $config.CurrentCertificateThumbprint
+        next     = ConvertTo-NullableString $config.NextCertificateThumbprint
+        previous = ConvertTo-NullableString $config.PreviousCertificateThumbprint
+    }
+}
+
 function Read-Exchange($Load) {
     if (-not $Load.method) { return $null }
     $readCmdlets = $ExchangeReadCmdlets
@@ -356,6 +370,7 @@ function Read-Exchange($Load) {
         send_connectors      = @(foreach ($c in @(Get-SendConnector -ErrorAction Stop)) { ConvertTo-SendConnector $c })
         receive_connectors   = @(foreach ($c in @(Get-ReceiveConnector -Server $server -ErrorAction Stop)) { ConvertTo-ReceiveConnector $c })
         hybrid_configuration = $hybridEntry
+        auth_config          = Get-AuthEntry $Load
         transport_service    = Get-TransportEntry $server $Load.role
     }
 }
@@ -830,6 +845,10 @@ function Get-LostBindings($Certificate, $Others) {
     }
     if ((Get-TransportService -Identity $server -ErrorAction Stop).InternalTransportCertificateThumbprint -eq $thumbprint) {
         'the internal transport certificate'
+    }
+    $auth = Get-AuthEntry $load
+    if ($null -ne $auth) {
+        foreach ($role in @('current', 'next', 'previous')) { if ($auth[$role] -eq $thumbprint) { "the $role OAuth certificate (Get-AuthConfig)" } }
     }
     if (@($Others | Where-Object { $_.Issuer -eq $Certificate.Issuer -and $_.Subject -eq $Certificate.Subject }).Count -gt 0) { return }
     $name = '<I>' + $Certificate.Issuer + '<S>' + $Certificate.Subject

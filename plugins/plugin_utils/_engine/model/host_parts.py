@@ -104,6 +104,10 @@ class TransportService:
     receive_protocol_log_path: str | None = None
 
 
+# Get-AuthConfig's CurrentCertificateThumbprint, NextCertificateThumbprint and PreviousCertificateThumbprint.
+AUTH_ROLES = ("current", "next", "previous")
+
+
 @dataclass(frozen=True)
 class ExchangeState:
     server: str
@@ -114,6 +118,13 @@ class ExchangeState:
     hybrid_configuration: HybridConfiguration | None
     transport_service: TransportService | None
     role: str = "Mailbox"  # or "Edge": no hybrid configuration, no IIS, SMTP the only service
+    # Get-AuthConfig's OAuth certificates as (role, thumbprint): current, next (staged), previous. A binding no
+    # connector or service shows; None when the read could not see it (Edge, or the account's roles).
+    auth_certificates: tuple[tuple[str, str], ...] | None = None
+
+    def auth_roles_of(self, thumbprint: str) -> tuple[str, ...]:
+        """Which of AuthConfig's OAuth certificates ``thumbprint`` is (current, next, previous)."""
+        return tuple(role for role, value in self.auth_certificates or () if value == thumbprint)
 
     @property
     def connectors(self) -> tuple[Connector, ...]:

@@ -15,6 +15,7 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.
     thumbprint_of,
 )
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.host_parts import (
+    AUTH_ROLES,
     Connector,
     ConnectorKind,
     ExchangeCertificate,
@@ -228,6 +229,12 @@ def _parse_exchange(data: Any) -> ExchangeState | None:
             receiving_transport_servers=_str_list(hybrid_raw, "receiving_transport_servers", at),
             edge_transport_servers=_str_list(hybrid_raw, "edge_transport_servers", at),
         )
+    auth_raw = _get(data, "auth_config", where, Mapping, optional=True)
+    auth = None
+    if auth_raw is not None:
+        at = "exchange.auth_config"
+        values = ((role, _get(auth_raw, role, at, str, optional=True)) for role in AUTH_ROLES)
+        auth = tuple((role, value.upper()) for role, value in values if value)
     ts_raw = _get(data, "transport_service", where, Mapping, optional=True)
     transport = None
     if ts_raw is not None:
@@ -239,6 +246,7 @@ def _parse_exchange(data: Any) -> ExchangeState | None:
             receive_protocol_log_path=_get(ts_raw, "receive_protocol_log_path", at, str, optional=True),
         )
     return ExchangeState(
+        auth_certificates=auth,
         server=_get(data, "server", where, str, optional=True) or "",
         role=_get(data, "role", where, str, optional=True) or "Mailbox",
         version=_get(data, "version", where, str, optional=True) or "",

@@ -7,6 +7,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.host_parts import (
+    AUTH_ROLES,
     Connector,
     ConnectorKind,
     HttpSysBinding,
@@ -114,6 +115,9 @@ def snapshot_read_result(snapshot: Snapshot) -> dict:
             "send_connectors": [_connector_raw(c) for c in ex.send_connectors],
             "receive_connectors": [_connector_raw(c) for c in ex.receive_connectors],
             "hybrid_configuration": _hybrid_dict(ex.hybrid_configuration),
+            "auth_config": None
+            if ex.auth_certificates is None
+            else {role: dict(ex.auth_certificates).get(role) for role in AUTH_ROLES},
             "transport_service": None
             if ex.transport_service is None
             else {

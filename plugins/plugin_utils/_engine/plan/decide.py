@@ -164,6 +164,18 @@ def _take_over(ctx: Context, out: Remediation) -> tuple[set[str], bool]:
     return services, move_internal
 
 
+def oauth_unknown_reasons(ex: ExchangeState | None, item: StoredCertificate) -> list[str]:
+    """Why ``item`` may be Exchange's OAuth certificate though the read could not say (empty: known, or cannot be).
+
+    Exchange makes its OAuth certificate self-signed (setup, and ``New-ExchangeCertificate`` when it is renewed),
+    and only Get-AuthConfig names it. Where the account's roles did not expose that cmdlet, a self-signed copy
+    is kept rather than guessed about; Edge Transport has no AuthConfig.
+    """
+    if ex is None or ex.role == "Edge" or ex.auth_certificates is not None or not item.certificate.is_self_signed:
+        return []
+    return ["Get-AuthConfig was not readable with this account's roles, so it may be Exchange's OAuth certificate"]
+
+
 def key_loss_reasons(item: StoredCertificate, desired: DesiredState) -> list[str]:
     """Why removing ``item`` would destroy its private key for good (empty: the backup keeps it, or no key).
 
@@ -221,7 +233,7 @@ def _plan_removals(ctx: Context, out: Remediation) -> None:
             if item.thumbprint in (keeper.thumbprint, ctx.intended_thumbprint):
                 continue
             reasons = binding_reasons(after, item.thumbprint, covered_services=covered, named_by=named_by)
-            reasons += key_loss_reasons(item, desired)
+            reasons += oauth_unknown_reasons(ex, item) + key_loss_reasons(item, desired)
             if reasons:
                 out.kept_bound[item.thumbprint] = reasons
             else:
@@ -253,7 +265,8 @@ def _plan_retirements(ctx: Context, out: Remediation) -> None:
         covered = _services_staying(after.exchange, None, intended)
         reasons = binding_reasons(after, thumbprint, covered_services=covered, named_by=named_by)
         stored = ctx.snapshot.find(thumbprint)
-        reasons += key_loss_reasons(stored, desired) if stored is not None else []
+        if stored is not None:
+            reasons += oauth_unknown_reasons(after.exchange, stored) + key_loss_reasons(stored, desired)
         if reasons:
             out.retired_bound[thumbprint] = reasons
             continue
