@@ -183,6 +183,7 @@ def build(pki: TestPki) -> dict[str, dict]:
             "edge_transport_servers": [],
         },
         "auth_config": {"current": None, "next": None, "previous": None},
+        "federation_trusts": [],
         "transport_service": {
             "internal_transport_certificate_thumbprint": pki.self_signed.thumbprint,
             "send_protocol_log_path": "C:\\Program Files\\Microsoft\\Exchange Server\\V15\\TransportRoles\\Logs"

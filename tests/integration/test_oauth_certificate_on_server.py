@@ -23,18 +23,18 @@ pytestmark = pytest.mark.lab
 SUBJECT = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Microsoft Exchange Server Auth Certificate")])
 
 
-def _staged_renewal(lab, *, name_them: bool) -> tuple[HostState, Issued, Issued]:
+def _staged_renewal(lab, *, name_them: bool, subject: x509.Name = SUBJECT) -> tuple[HostState, Issued, Issued]:
     host = HostState(lab.host_dir(lab.hosts[0]))
     now = dt.datetime.now(dt.UTC)
     current, staged = (
         make_certificate(
-            SUBJECT,
-            key_for(label),
+            subject,
+            key_for(f"{subject.rfc4514_string()} {label}"),
             not_before=now - dt.timedelta(days=age),
             not_after=now + dt.timedelta(days=1800 - age),
             server_auth=False,
         )
-        for label, age in (("lab oauth current", 900), ("lab oauth next", 2))
+        for label, age in (("current", 900), ("next", 2))
     )
     for cert in (current, staged):
         host.add_certificate("My", cert.cert, cert.key_pem())
@@ -80,4 +80,15 @@ def test_an_account_without_get_authconfig_reads_and_keeps_self_signed_copies(la
     assert _in_my(host, current) and _in_my(host, staged)
     [duplicate] = [f for f in result["findings"] if f["code"] == "duplicate_certificate"]
     reasons = [r for rs in duplicate["evidence"]["kept_bound"].values() for r in rs]
-    assert any("Get-AuthConfig was not readable" in r for r in reasons), reasons
+    assert any("could not be read with this account" in r for r in reasons), reasons
+
+
+def test_a_federation_trust_certificate_being_renewed_is_left_alone_too(lab_factory, tmp_path: Path) -> None:
+    lab = lab_factory("healthy", hosts=1)
+    federation = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Federation")])
+    host, current, staged = _staged_renewal(lab, name_them=False, subject=federation)
+    host.write_org("federation_trusts.json", [{"current": current.thumbprint, "next": staged.thumbprint}])
+    run = run_playbook(compliance_play(tmp_path / "backups"), lab.inventory_path, tmp_path / "run")
+    result = run.results(COMPLIANCE_TASK)[lab.hosts[0]]
+    assert run.rc == 0 and result["compliant"], run.output[-3000:]
+    assert _in_my(host, current) and _in_my(host, staged)

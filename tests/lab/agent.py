@@ -87,10 +87,14 @@ def require_cmdlets(host: HostState, load: ExchangeLoad, names: tuple[str, ...])
         )
 
 
+def _roles(config: dict[str, Any]) -> dict[str, str | None]:
+    """The current, next and previous certificate thumbprints of an AuthConfig or a federation trust."""
+    return {role: config.get(role) or None for role in ("current", "next", "previous")}
+
+
 def _auth_config(host: HostState) -> dict[str, str | None]:
     """Get-AuthConfig's three thumbprints; an empty one is null, as the agent reports it."""
-    config = host.auth_config(shared=True)
-    return {role: config.get(role) or None for role in ("current", "next", "previous")}
+    return _roles(host.auth_config(shared=True))
 
 
 def _exchange(host: HostState, now: dt.datetime, load: ExchangeLoad) -> dict[str, Any] | None:
@@ -124,6 +128,10 @@ def _exchange(host: HostState, now: dt.datetime, load: ExchangeLoad) -> dict[str
         ],
         "hybrid_configuration": None if edge else host.hybrid(shared=True),
         "auth_config": None if edge or not load.cmdlets.get("Get-AuthConfig") else _auth_config(host),
+        "federation_trusts": None
+        if edge or not load.cmdlets.get("Get-FederationTrust")
+        # As agent.ps1: per trust, its thumbprint strings, then its certificate objects' thumbprints (the same).
+        else [entry for trust in host.federation_trusts(shared=True) for entry in (_roles(trust), _roles(trust))],
         "transport_service": {
             "internal_transport_certificate_thumbprint": transport.get("internal_transport_certificate_thumbprint"),
             "send_protocol_log_path": transport.get("send_protocol_log_path"),

@@ -38,6 +38,7 @@ AGENT_CMDLETS = (
     "Get-HybridConfiguration",
     "Set-HybridConfiguration",
     "Get-AuthConfig",
+    "Get-FederationTrust",
 )
 # Edge Transport has no hybrid configuration cmdlets and no Front End Transport service.
 EDGE_ABSENT = frozenset({"Get-HybridConfiguration", "Set-HybridConfiguration", "Get-FrontendTransportService"})

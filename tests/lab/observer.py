@@ -39,7 +39,7 @@ def configured_references(host: HostState) -> list[Reference]:
 
     By ``<I>issuer<S>subject``: send connectors this server sends for, its receive connectors, the
     hybrid configuration when it is a sending or receiving server. By thumbprint: Exchange's
-    certificate entries with services, the OAuth certificates of AuthConfig, the internal transport
+    certificate entries with services, the certificates of AuthConfig and of federation trusts, the internal transport
     certificate, IIS bindings.
     """
     server = host.computer_name.upper()
@@ -69,6 +69,12 @@ def configured_references(host: HostState) -> list[Reference]:
         for role, thumb in sorted(host.auth_config().items()):
             if thumb:
                 found.append(("auth_config", f"{role} OAuth certificate", "thumbprint", str(thumb).upper()))
+        for trust in host.federation_trusts():
+            for role, thumb in sorted(trust.items()):
+                if thumb:
+                    found.append(
+                        ("federation_trust", f"{role} federation certificate", "thumbprint", str(thumb).upper())
+                    )
         internal = host.transport().get("internal_transport_certificate_thumbprint")
         if internal:
             found.append(

@@ -242,6 +242,10 @@ class HostState:
         """The organisation's AuthConfig: the OAuth certificate's thumbprints (current, next, previous)."""
         return self._org_json("auth_config.json", {}, shared) or {}
 
+    def federation_trusts(self, *, shared: bool = False) -> list[dict[str, Any]]:
+        """The organisation's federation trusts: each one's certificate thumbprints (current, next, previous)."""
+        return self._org_json("federation_trusts.json", [], shared) or []
+
     def write_org(self, filename: str, value: Any) -> None:
         write_json(self.org_dir / filename, value)
 

@@ -104,10 +104,12 @@ def host_snapshot(
     internal_transport: str | None = None,
     iis_bindings: Iterable[dict] = (),
     auth_config: Mapping[str, str | None] | None = NO_AUTH_CERTIFICATES,
+    federation_trusts: Iterable[Mapping[str, str | None]] | None = (),
 ) -> dict:
     """A ``read`` result. ``hybrid``: False for none, else the hybrid TlsCertificateName (or None).
 
     ``auth_config``: Get-AuthConfig's thumbprints by role (current, next, previous); None: not readable.
+    ``federation_trusts``: each trust's thumbprints by role, as Get-FederationTrust has them; None: not readable.
     """
     my = list(my)
     services = dict(services or {})
@@ -137,6 +139,7 @@ def host_snapshot(
                 "edge_transport_servers": [],
             },
             "auth_config": None if auth_config is None else dict(auth_config),
+            "federation_trusts": None if federation_trusts is None else [dict(t) for t in federation_trusts],
             "transport_service": {
                 "internal_transport_certificate_thumbprint": internal_transport,
                 "send_protocol_log_path": "C:\\Exchange\\TransportRoles\\Logs\\Hub\\ProtocolLog\\SmtpSend",

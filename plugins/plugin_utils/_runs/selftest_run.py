@@ -31,8 +31,9 @@ GRANTING_ROLE = {
     "Get-FrontendTransportService": "Exchange Servers (or View-Only Configuration)",
     "Get-HybridConfiguration": "Organization Management role group (see Get-ManagementRole -Cmdlet)",
     "Set-HybridConfiguration": "Organization Management role group (see Get-ManagementRole -Cmdlet)",
-    # Optional: without it the read cannot tell Exchange's OAuth certificate, and no self-signed copy is removed.
+    # Optional: without them the read cannot tell the OAuth and federation certificates; no self-signed copy goes.
     "Get-AuthConfig": "a role that holds it (Get-ManagementRole -Cmdlet Get-AuthConfig names them)",
+    "Get-FederationTrust": "a role that holds it (Get-ManagementRole -Cmdlet Get-FederationTrust names them)",
 }
 EDGE_ABSENT = frozenset({"Get-FrontendTransportService", "Get-HybridConfiguration", "Set-HybridConfiguration"})
 # read_logs sends at most 8 MB of file bytes; as base64 inside JSON, held as UTF-16 strings, a shell needs

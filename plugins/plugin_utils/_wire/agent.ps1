@@ -40,7 +40,7 @@ $ExchangeEdgeKey = 'HKLM:\SOFTWARE\Microsoft\ExchangeServer\v15\EdgeTransportRol
 $ExchangeCmdlets = @('Get-ExchangeServer', 'Get-ExchangeCertificate', 'Enable-ExchangeCertificate',
     'Get-SendConnector', 'Set-SendConnector', 'Get-ReceiveConnector', 'Set-ReceiveConnector',
     'Get-TransportService', 'Get-FrontendTransportService', 'Get-HybridConfiguration', 'Set-HybridConfiguration',
-    'Get-AuthConfig')
+    'Get-AuthConfig', 'Get-FederationTrust')
 $ExchangeReadCmdlets = @('Get-ExchangeServer', 'Get-ExchangeCertificate', 'Get-SendConnector',
     'Get-ReceiveConnector', 'Get-TransportService')
 # Per run, read by the functions below through PowerShell's dynamic scoping
@@ -345,6 +345,30 @@ function Get-AuthEntry($Load) {
     }
 }
 
+# Each federation trust's certificates (hybrid free/busy through the Microsoft Federation Gateway): the
+# current one, the one staged by Set-FederationTrust -Thumbprint and the one it replaced. Two entries per
+# trust: its thumbprint strings, and its certificate objects' thumbprints (a remote session may return
+# those objects without their properties). Callers check that the cmdlet is there: an empty list and an
+# unread one both unroll to $null.
+function Get-FederationEntries {
+    foreach ($trust in @(Get-FederationTrust -ErrorAction Stop)) {
+        [ordered]@{
+            current  = ConvertTo-NullableString $trust.OrgPrivCertificate
+            next     = ConvertTo-NullableString $trust.OrgNextPrivCertificate
+            previous = ConvertTo-NullableString $trust.OrgPrevPrivCertificate
+        }
+        [ordered]@{
+            current  = ConvertTo-NullableString $trust.OrgCertificate.Thumbprint
+            next     = ConvertTo-NullableString $trust.OrgNextCertificate.Thumbprint
+            previous = ConvertTo-NullableString $trust.OrgPrevCertificate.Thumbprint
+        }
+    }
+}
+
+function Test-FederationReadable($Load) {
+    return ($Load.role -ne 'Edge' -and [bool]$Load.cmdlets['Get-FederationTrust'])
+}
+
 function Read-Exchange($Load) {
     if (-not $Load.method) { return $null }
     $readCmdlets = $ExchangeReadCmdlets
@@ -362,6 +386,8 @@ function Read-Exchange($Load) {
     # Edge Transport has no hybrid configuration (the cmdlet does not exist there).
     $hybridEntry = $null
     if ($Load.role -ne 'Edge') { $hybridEntry = Get-HybridEntry }
+    $federation = $null
+    if (Test-FederationReadable $Load) { $federation = @(Get-FederationEntries) }
     [ordered]@{
         server               = $server
         role                 = $Load.role
@@ -371,6 +397,7 @@ function Read-Exchange($Load) {
         receive_connectors   = @(foreach ($c in @(Get-ReceiveConnector -Server $server -ErrorAction Stop)) { ConvertTo-ReceiveConnector $c })
         hybrid_configuration = $hybridEntry
         auth_config          = Get-AuthEntry $Load
+        federation_trusts    = $federation
         transport_service    = Get-TransportEntry $server $Load.role
     }
 }
@@ -849,6 +876,11 @@ function Get-LostBindings($Certificate, $Others) {
     $auth = Get-AuthEntry $load
     if ($null -ne $auth) {
         foreach ($role in @('current', 'next', 'previous')) { if ($auth[$role] -eq $thumbprint) { "the $role OAuth certificate (Get-AuthConfig)" } }
+    }
+    if (Test-FederationReadable $load) {
+        foreach ($trust in @(Get-FederationEntries)) {
+            foreach ($role in @('current', 'next', 'previous')) { if ($trust[$role] -eq $thumbprint) { "the $role federation trust certificate (Get-FederationTrust)" } }
+        }
     }
     if (@($Others | Where-Object { $_.Issuer -eq $Certificate.Issuer -and $_.Subject -eq $Certificate.Subject }).Count -gt 0) { return }
     $name = '<I>' + $Certificate.Issuer + '<S>' + $Certificate.Subject

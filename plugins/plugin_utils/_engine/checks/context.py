@@ -149,10 +149,7 @@ def binding_reasons(
             reasons.append(f"Exchange services {', '.join(services)} are enabled on it")
         if ex.internal_transport_thumbprint == thumbprint:
             reasons.append("it is the internal transport certificate")
-        reasons.extend(
-            f"it is the {role} OAuth certificate of Exchange's AuthConfig (Get-AuthConfig)"
-            for role in ex.auth_roles_of(thumbprint)
-        )
+        reasons.extend(f"it is {binding}" for binding in ex.organisation_bindings_of(thumbprint))
         reasons.extend(
             f"{binder.label} names it (and only it) by TlsCertificateName"
             for binder in binders_naming_only(snapshot, thumbprint, named_by)
@@ -328,6 +325,7 @@ class Context:
             if ex.internal_transport_thumbprint:
                 out.add(ex.internal_transport_thumbprint)
             out.update(thumbprint for _role, thumbprint in ex.auth_certificates or ())
+            out.update(thumbprint for _role, thumbprint in ex.federation_certificates or ())
         for named in self.named_by_tls_name.values():
             out.update(i.thumbprint for i in named)
         for selection in self.selections.values():

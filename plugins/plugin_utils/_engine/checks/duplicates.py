@@ -11,9 +11,9 @@ def duplicates(run: CheckRun) -> None:
     ctx, rem, plan = run.ctx, run.rem, run.plan
     ex = ctx.snapshot.exchange
     for group in ctx.duplicate_groups:
-        if ex is not None and all(ex.auth_roles_of(item.thumbprint) for item in group):
-            # Exchange's OAuth certificate beside the one staged to replace it, or the one it replaced: a
-            # renewal in progress (Set-AuthConfig -NewCertificateThumbprint), not drift.
+        if ex is not None and all(ex.organisation_bindings_of(item.thumbprint) for item in group):
+            # Exchange's OAuth (or a federation trust's) certificate beside the one staged to replace it, or
+            # the one it replaced: a renewal in progress (Set-AuthConfig -NewCertificateThumbprint), not drift.
             continue
         keeper = rem.keepers.get(group_key(group[0]))
         removing = [t for t, _unused in plan.removals if any(i.thumbprint == t for i in group)]

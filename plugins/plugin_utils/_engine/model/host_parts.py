@@ -121,10 +121,33 @@ class ExchangeState:
     # Get-AuthConfig's OAuth certificates as (role, thumbprint): current, next (staged), previous. A binding no
     # connector or service shows; None when the read could not see it (Edge, or the account's roles).
     auth_certificates: tuple[tuple[str, str], ...] | None = None
+    # The same for every federation trust's certificates (Get-FederationTrust); None when not read.
+    federation_certificates: tuple[tuple[str, str], ...] | None = None
 
     def auth_roles_of(self, thumbprint: str) -> tuple[str, ...]:
         """Which of AuthConfig's OAuth certificates ``thumbprint`` is (current, next, previous)."""
         return tuple(role for role, value in self.auth_certificates or () if value == thumbprint)
+
+    def organisation_bindings_of(self, thumbprint: str) -> tuple[str, ...]:
+        """What in the organisation's configuration names ``thumbprint``, beyond connectors and services."""
+        oauth = (
+            f"the {role} OAuth certificate of Exchange's AuthConfig (Get-AuthConfig)"
+            for role in self.auth_roles_of(thumbprint)
+        )
+        federation = (
+            f"the {role} certificate of a federation trust (Get-FederationTrust)"
+            for role, value in self.federation_certificates or ()
+            if value == thumbprint
+        )
+        return (*oauth, *federation)
+
+    @property
+    def organisation_bindings_unread(self) -> tuple[str, ...]:
+        """The cmdlets whose bindings this read could not see (Edge Transport has neither)."""
+        if self.role == "Edge":
+            return ()
+        unread = (("Get-AuthConfig", self.auth_certificates), ("Get-FederationTrust", self.federation_certificates))
+        return tuple(name for name, value in unread if value is None)
 
     @property
     def connectors(self) -> tuple[Connector, ...]:

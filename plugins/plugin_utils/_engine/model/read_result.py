@@ -205,6 +205,26 @@ def _parse_connector(entry: Any, kind: ConnectorKind, index: int) -> Connector:
     )
 
 
+def _role_thumbprints(raw: Any, at: str) -> tuple[tuple[str, str], ...]:
+    values = ((role, _get(raw, role, at, str, optional=True)) for role in AUTH_ROLES)
+    return tuple((role, value.upper()) for role, value in values if value)
+
+
+def _parse_organisation_bindings(data: Any) -> tuple[tuple[tuple[str, str], ...] | None, ...]:
+    """AuthConfig's and the federation trusts' (role, thumbprint) pairs; None for what the read did not see."""
+    auth_raw = _get(data, "auth_config", "exchange", Mapping, optional=True)
+    auth = None if auth_raw is None else _role_thumbprints(auth_raw, "exchange.auth_config")
+    trusts_raw = _get(data, "federation_trusts", "exchange", list, optional=True)
+    federation = None
+    if trusts_raw is not None:
+        federation = tuple(
+            pair
+            for i, trust in enumerate(trusts_raw)
+            for pair in _role_thumbprints(trust, f"exchange.federation_trusts[{i}]")
+        )
+    return auth, federation
+
+
 def _parse_exchange(data: Any) -> ExchangeState | None:
     if data is None:
         return None
@@ -229,12 +249,7 @@ def _parse_exchange(data: Any) -> ExchangeState | None:
             receiving_transport_servers=_str_list(hybrid_raw, "receiving_transport_servers", at),
             edge_transport_servers=_str_list(hybrid_raw, "edge_transport_servers", at),
         )
-    auth_raw = _get(data, "auth_config", where, Mapping, optional=True)
-    auth = None
-    if auth_raw is not None:
-        at = "exchange.auth_config"
-        values = ((role, _get(auth_raw, role, at, str, optional=True)) for role in AUTH_ROLES)
-        auth = tuple((role, value.upper()) for role, value in values if value)
+    auth, federation = _parse_organisation_bindings(data)
     ts_raw = _get(data, "transport_service", where, Mapping, optional=True)
     transport = None
     if ts_raw is not None:
@@ -247,6 +262,7 @@ def _parse_exchange(data: Any) -> ExchangeState | None:
         )
     return ExchangeState(
         auth_certificates=auth,
+        federation_certificates=federation,
         server=_get(data, "server", where, str, optional=True) or "",
         role=_get(data, "role", where, str, optional=True) or "Mailbox",
         version=_get(data, "version", where, str, optional=True) or "",

@@ -10,6 +10,7 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.
     AUTH_ROLES,
     Connector,
     ConnectorKind,
+    ExchangeState,
     HttpSysBinding,
     HybridConfiguration,
     IisBinding,
@@ -80,6 +81,15 @@ def snapshot_facts(snapshot: Snapshot, now: dt.datetime, *, include_der: bool = 
     return facts
 
 
+def _organisation_raw(ex: ExchangeState) -> dict[str, Any]:
+    """``auth_config`` and ``federation_trusts`` in the read's shape (one trust entry per named certificate)."""
+    auth, federation = ex.auth_certificates, ex.federation_certificates
+    return {
+        "auth_config": None if auth is None else {role: dict(auth).get(role) for role in AUTH_ROLES},
+        "federation_trusts": None if federation is None else [{role: value} for role, value in federation],
+    }
+
+
 def snapshot_read_result(snapshot: Snapshot) -> dict:
     """Back to the agent's ``read`` shape (for simulated hosts and round-trip tests)."""
     stores = {
@@ -115,9 +125,7 @@ def snapshot_read_result(snapshot: Snapshot) -> dict:
             "send_connectors": [_connector_raw(c) for c in ex.send_connectors],
             "receive_connectors": [_connector_raw(c) for c in ex.receive_connectors],
             "hybrid_configuration": _hybrid_dict(ex.hybrid_configuration),
-            "auth_config": None
-            if ex.auth_certificates is None
-            else {role: dict(ex.auth_certificates).get(role) for role in AUTH_ROLES},
+            **_organisation_raw(ex),
             "transport_service": None
             if ex.transport_service is None
             else {

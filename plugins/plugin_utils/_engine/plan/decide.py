@@ -164,16 +164,20 @@ def _take_over(ctx: Context, out: Remediation) -> tuple[set[str], bool]:
     return services, move_internal
 
 
-def oauth_unknown_reasons(ex: ExchangeState | None, item: StoredCertificate) -> list[str]:
-    """Why ``item`` may be Exchange's OAuth certificate though the read could not say (empty: known, or cannot be).
+def unread_binding_reasons(ex: ExchangeState | None, item: StoredCertificate) -> list[str]:
+    """Why ``item`` may be bound by what the read could not see (empty: all was read, or it cannot be).
 
-    Exchange makes its OAuth certificate self-signed (setup, and ``New-ExchangeCertificate`` when it is renewed),
-    and only Get-AuthConfig names it. Where the account's roles did not expose that cmdlet, a self-signed copy
-    is kept rather than guessed about; Edge Transport has no AuthConfig.
+    Exchange makes its OAuth certificate and a federation trust's certificate self-signed (setup, and
+    ``New-ExchangeCertificate`` when they are renewed), and only Get-AuthConfig and Get-FederationTrust name
+    them. Where the account's roles did not expose those cmdlets, a self-signed copy is kept rather than
+    guessed about; Edge Transport has neither.
     """
-    if ex is None or ex.role == "Edge" or ex.auth_certificates is not None or not item.certificate.is_self_signed:
+    unread = () if ex is None else ex.organisation_bindings_unread
+    if not unread or not item.certificate.is_self_signed:
         return []
-    return ["Get-AuthConfig was not readable with this account's roles, so it may be Exchange's OAuth certificate"]
+    return [
+        f"{' and '.join(unread)} could not be read with this account's roles; a self-signed copy may be bound there"
+    ]
 
 
 def key_loss_reasons(item: StoredCertificate, desired: DesiredState) -> list[str]:
@@ -233,7 +237,7 @@ def _plan_removals(ctx: Context, out: Remediation) -> None:
             if item.thumbprint in (keeper.thumbprint, ctx.intended_thumbprint):
                 continue
             reasons = binding_reasons(after, item.thumbprint, covered_services=covered, named_by=named_by)
-            reasons += oauth_unknown_reasons(ex, item) + key_loss_reasons(item, desired)
+            reasons += unread_binding_reasons(ex, item) + key_loss_reasons(item, desired)
             if reasons:
                 out.kept_bound[item.thumbprint] = reasons
             else:
@@ -266,7 +270,7 @@ def _plan_retirements(ctx: Context, out: Remediation) -> None:
         reasons = binding_reasons(after, thumbprint, covered_services=covered, named_by=named_by)
         stored = ctx.snapshot.find(thumbprint)
         if stored is not None:
-            reasons += oauth_unknown_reasons(after.exchange, stored) + key_loss_reasons(stored, desired)
+            reasons += unread_binding_reasons(after.exchange, stored) + key_loss_reasons(stored, desired)
         if reasons:
             out.retired_bound[thumbprint] = reasons
             continue

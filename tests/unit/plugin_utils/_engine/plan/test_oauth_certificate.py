@@ -74,7 +74,9 @@ def test_an_unreadable_authconfig_keeps_self_signed_duplicates_only(pki, rotatio
     analysis = run(pki, unread, want(pki.leaf))
     assert not [a for a in actions(analysis) if a[0] == "remove"]
     [duplicate] = by_code(analysis, "duplicate_certificate")
-    assert any("Get-AuthConfig was not readable" in r for rs in duplicate.evidence["kept_bound"].values() for r in rs)
+    assert any(
+        "could not be read with this account" in r for rs in duplicate.evidence["kept_bound"].values() for r in rs
+    )
     # A CA-issued duplicate is not Exchange's OAuth certificate: it still goes.
     both = bound_to(pki, pki.renewed, my=(pki.leaf, pki.renewed), auth_config=None)
     assert ("remove", pki.leaf.thumbprint) in actions(run(pki, both, want(pki.renewed)))
@@ -93,3 +95,33 @@ def test_the_oauth_certificates_survive_a_saved_read(pki, rotation) -> None:
     again = Snapshot.from_read_result(host.to_read_result())
     assert again.exchange.auth_certificates == (("current", older.thumbprint), ("next", newer.thumbprint))
     assert again.exchange.auth_roles_of(newer.thumbprint) == ("next",)
+
+
+FEDERATION_SUBJECT = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Federation")])
+
+
+def _federation(pki: TestPki, label: str, age_days: int) -> Issued:
+    return make_certificate(
+        FEDERATION_SUBJECT,
+        key_for(label),
+        not_before=pki.now - dt.timedelta(days=age_days),
+        not_after=pki.now + dt.timedelta(days=1800 - age_days),
+        server_auth=False,
+    )
+
+
+def test_a_federation_trust_certificate_being_renewed_is_kept_like_the_oauth_one(pki) -> None:
+    older, newer = _federation(pki, "federation current", 700), _federation(pki, "federation next", 3)
+    trust = {"current": older.thumbprint, "next": newer.thumbprint, "previous": None}
+    named = bound_to(pki, pki.leaf, my=(pki.leaf, older, newer), federation_trusts=[trust])
+    analysis = run(pki, named, want(pki.leaf))
+    assert not [a for a in actions(analysis) if a[0] == "remove"]
+    assert by_code(analysis, "duplicate_certificate") == []
+    unread = run(pki, bound_to(pki, pki.leaf, my=(pki.leaf, older, newer), federation_trusts=None), want(pki.leaf))
+    assert not [a for a in actions(unread) if a[0] == "remove"]
+    [duplicate] = by_code(unread, "duplicate_certificate")
+    reasons = [r for rs in duplicate.evidence["kept_bound"].values() for r in rs]
+    assert any(r.startswith("Get-FederationTrust could not be read") for r in reasons), reasons
+    # Guards both: the same copies in a read that names neither are a duplicate, and one goes.
+    unnamed = run(pki, bound_to(pki, pki.leaf, my=(pki.leaf, older, newer)), want(pki.leaf))
+    assert ("remove", older.thumbprint) in actions(unnamed)
