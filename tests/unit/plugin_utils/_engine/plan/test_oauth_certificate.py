@@ -21,10 +21,10 @@ from tests.unit.scenario_helpers import actions, bound_to, by_code, run, want
 AUTH_SUBJECT = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Microsoft Exchange Server Auth Certificate")])
 
 
-def _auth(pki: TestPki, label: str, age_days: int) -> Issued:
-    """A self-signed OAuth certificate as Exchange makes one: no server-auth EKU, the fixed subject."""
+def _auth(pki: TestPki, label: str, age_days: int, subject: x509.Name = AUTH_SUBJECT) -> Issued:
+    """A self-signed OAuth (or federation) certificate as Exchange makes one: no server-auth EKU, a fixed subject."""
     return make_certificate(
-        AUTH_SUBJECT,
+        subject,
         key_for(label),
         not_before=pki.now - dt.timedelta(days=age_days),
         not_after=pki.now + dt.timedelta(days=1800 - age_days),
@@ -100,18 +100,9 @@ def test_the_oauth_certificates_survive_a_saved_read(pki, rotation) -> None:
 FEDERATION_SUBJECT = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Federation")])
 
 
-def _federation(pki: TestPki, label: str, age_days: int) -> Issued:
-    return make_certificate(
-        FEDERATION_SUBJECT,
-        key_for(label),
-        not_before=pki.now - dt.timedelta(days=age_days),
-        not_after=pki.now + dt.timedelta(days=1800 - age_days),
-        server_auth=False,
-    )
-
-
 def test_a_federation_trust_certificate_being_renewed_is_kept_like_the_oauth_one(pki) -> None:
-    older, newer = _federation(pki, "federation current", 700), _federation(pki, "federation next", 3)
+    older = _auth(pki, "federation current", 700, FEDERATION_SUBJECT)
+    newer = _auth(pki, "federation next", 3, FEDERATION_SUBJECT)
     trust = {"current": older.thumbprint, "next": newer.thumbprint, "previous": None}
     named = bound_to(pki, pki.leaf, my=(pki.leaf, older, newer), federation_trusts=[trust])
     analysis = run(pki, named, want(pki.leaf))
