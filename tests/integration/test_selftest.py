@@ -52,3 +52,18 @@ def test_selftest_names_the_missing_role_and_fails(lab_factory, tmp_path: Path) 
         {"cmdlet": "Set-SendConnector", "granted_by": "Send Connectors"}
     ]
     assert "grant Send Connectors" in result["msg"]
+
+
+def test_selftest_lists_an_optional_cmdlet_the_account_lacks_without_failing(lab_factory, tmp_path: Path) -> None:
+    """Without Get-AuthConfig the tool still works (it keeps self-signed copies): a note, not a problem."""
+    lab = lab_factory("healthy", hosts=1)
+    host = lab.hosts[0]
+    path = lab.host_dir(host) / "host.json"
+    info = json.loads(path.read_text())
+    info["exchange_shell"] = {"rbac_missing": ["Get-AuthConfig"]}
+    path.write_text(json.dumps(info))
+    run = run_playbook(REPO / "playbooks" / "selftest.yml", lab.inventory_path, tmp_path / "run")
+    result = run.results("Self-test")[host]
+    assert run.rc == 0, run.output[-2000:]
+    assert [m["cmdlet"] for m in result["selftest"]["exchange"]["cmdlets_missing"]] == ["Get-AuthConfig"]
+    assert result["selftest"]["problems"] == []

@@ -31,10 +31,12 @@ GRANTING_ROLE = {
     "Get-FrontendTransportService": "Exchange Servers (or View-Only Configuration)",
     "Get-HybridConfiguration": "Organization Management role group (see Get-ManagementRole -Cmdlet)",
     "Set-HybridConfiguration": "Organization Management role group (see Get-ManagementRole -Cmdlet)",
-    # Optional: without them the read cannot tell the OAuth and federation certificates; no self-signed copy goes.
     "Get-AuthConfig": "a role that holds it (Get-ManagementRole -Cmdlet Get-AuthConfig names them)",
     "Get-FederationTrust": "a role that holds it (Get-ManagementRole -Cmdlet Get-FederationTrust names them)",
 }
+# Listed when missing, but no problem: without them the read cannot tell the OAuth and federation
+# certificates, so no self-signed copy is removed; nothing fails.
+OPTIONAL_CMDLETS = frozenset({"Get-AuthConfig", "Get-FederationTrust"})
 EDGE_ABSENT = frozenset({"Get-FrontendTransportService", "Get-HybridConfiguration", "Set-HybridConfiguration"})
 # read_logs sends at most 8 MB of file bytes; as base64 inside JSON, held as UTF-16 strings, a shell needs
 # several times that (docs/windows.md).
@@ -80,7 +82,11 @@ def _problems(host: dict[str, Any], load: dict[str, Any], missing: list[dict[str
     memory = (host.get("winrm") or {}).get("max_memory_per_shell_mb")
     if isinstance(memory, int) and 0 < memory < MIN_SHELL_MEMORY_MB:
         problems.append(f"WinRM MaxMemoryPerShellMB is {memory}; protocol log reads need {MIN_SHELL_MEMORY_MB}")
-    problems += [f"the account cannot run {m['cmdlet']}: grant {m['granted_by']}" for m in missing]
+    problems += [
+        f"the account cannot run {m['cmdlet']}: grant {m['granted_by']}"
+        for m in missing
+        if m["cmdlet"] not in OPTIONAL_CMDLETS
+    ]
     if load.get("installed") and not load.get("method"):
         problems.append(f"Exchange could not be loaded ({load.get('cause')}): {load.get('message')}")
     return problems
