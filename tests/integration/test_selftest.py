@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tests.lab import LabHandle
 from tests.support.playbook import REPO, run_playbook
 
 
@@ -37,13 +38,19 @@ def test_selftest_reports_how_exchange_was_loaded_and_writes_a_redacted_bundle(l
         assert json.loads(text)["read"]["stores"]["My"][0]["thumbprint"]
 
 
-def test_selftest_names_the_missing_role_and_fails(lab_factory, tmp_path: Path) -> None:
+def _lab_whose_account_lacks(lab_factory, cmdlet: str) -> tuple[LabHandle, str]:
+    """A one-server lab whose account's RBAC roles do not expose ``cmdlet``."""
     lab = lab_factory("healthy", hosts=1)
     host = lab.hosts[0]
     path = lab.host_dir(host) / "host.json"
     info = json.loads(path.read_text())
-    info["exchange_shell"] = {"rbac_missing": ["Set-SendConnector"]}
+    info["exchange_shell"] = {"rbac_missing": [cmdlet]}
     path.write_text(json.dumps(info))
+    return lab, host
+
+
+def test_selftest_names_the_missing_role_and_fails(lab_factory, tmp_path: Path) -> None:
+    lab, host = _lab_whose_account_lacks(lab_factory, "Set-SendConnector")
     extra_vars = {"bundle_directory": str(tmp_path / "bundles")}
     run = run_playbook(REPO / "playbooks" / "selftest.yml", lab.inventory_path, tmp_path / "run", extra_vars=extra_vars)
     assert run.rc != 0
@@ -56,12 +63,7 @@ def test_selftest_names_the_missing_role_and_fails(lab_factory, tmp_path: Path) 
 
 def test_selftest_lists_an_optional_cmdlet_the_account_lacks_without_failing(lab_factory, tmp_path: Path) -> None:
     """Without Get-AuthConfig the tool still works (it keeps self-signed copies): a note, not a problem."""
-    lab = lab_factory("healthy", hosts=1)
-    host = lab.hosts[0]
-    path = lab.host_dir(host) / "host.json"
-    info = json.loads(path.read_text())
-    info["exchange_shell"] = {"rbac_missing": ["Get-AuthConfig"]}
-    path.write_text(json.dumps(info))
+    lab, host = _lab_whose_account_lacks(lab_factory, "Get-AuthConfig")
     run = run_playbook(REPO / "playbooks" / "selftest.yml", lab.inventory_path, tmp_path / "run")
     result = run.results("Self-test")[host]
     assert run.rc == 0, run.output[-2000:]
