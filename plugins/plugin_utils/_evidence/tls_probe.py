@@ -297,14 +297,11 @@ def check_endpoint(port: int, timeout: float, option: str = "") -> None:
         raise InputError(f"option {option}timeout: {timeout} must be a positive number of seconds")
 
 
-def run_probe(
-    params: dict[str, Any], now: dt.datetime | None = None, *, trust: TrustStore | None = None
-) -> dict[str, Any]:
+def run_probe(params: dict[str, Any], now: dt.datetime | None = None) -> dict[str, Any]:
     """The module's whole result for validated ``params`` (see the module's DOCUMENTATION).
 
-    ``trust``: ``load_trust(params["ca_bundle"])`` when the caller already has it (a task that
-    probes several endpoints reads the bundle, often the system's ~150 roots, once).
-    Raises InputError for a bad option and ProbeError when the server cannot
+    The trust bundle is parsed once per unchanged file and process (``load_trust``), however many
+    endpoints a task probes. Raises InputError for a bad option and ProbeError when the server cannot
     be probed; both carry a sentence naming the option or the endpoint.
     """
     now = now or dt.datetime.now(dt.UTC)
@@ -315,7 +312,7 @@ def run_probe(
     if expected is not None:
         expected = normalize_thumbprint(expected, "expected_thumbprint")
     server_name = params.get("server_name") or host
-    trust = trust or load_trust(params.get("ca_bundle"))
+    trust = load_trust(params.get("ca_bundle"))
     helo_name = params.get("helo_name") or controller_fqdn()
     where = f"{host}:{port}"
     wire = probe(

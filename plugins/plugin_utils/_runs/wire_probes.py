@@ -11,13 +11,11 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.certificate import InputError
-from ansible_collections.certwarden.exchange.plugins.plugin_utils._evidence.probe_wire import controller_fqdn
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._evidence.tls_probe import (
     ProbeError,
     check_endpoint,
     run_probe,
 )
-from ansible_collections.certwarden.exchange.plugins.plugin_utils._evidence.trust_bundle import TrustStore, load_trust
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._evidence.wire_vs_store import PROTOCOL_BY_TLS
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.action_base import ModuleFailure
 
@@ -31,30 +29,12 @@ def check_probe_options(probes: Sequence[Mapping[str, Any]]) -> None:
             raise ModuleFailure(str(error)) from None
 
 
-class _Shared:
-    """What every probe of one task reads the same way: the EHLO name and each trust bundle, read once."""
-
-    def __init__(self) -> None:
-        self.helo_name = controller_fqdn()
-        self._trust: dict[str | None, TrustStore] = {}
-
-    def trust(self, ca_bundle: str | None) -> TrustStore:
-        if ca_bundle not in self._trust:
-            self._trust[ca_bundle] = load_trust(ca_bundle)  # InputError: that probe fails, naming the option
-        return self._trust[ca_bundle]
-
-
-def _probe_one(
-    probe: Mapping[str, Any], expected: str | None, presentation: Mapping[str, Any], shared: _Shared
-) -> dict[str, Any]:
-    params = {
-        **probe,
-        "helo_name": shared.helo_name,
-        "expected_thumbprint": expected,
-        "stored": presentation.get(PROTOCOL_BY_TLS[probe["tls"]]),
-    }
+def _probe_one(probe: Mapping[str, Any], expected: str | None, presentation: Mapping[str, Any]) -> dict[str, Any]:
+    # The EHLO name and each trust bundle are read once per process (probe_wire.controller_fqdn,
+    # trust_bundle.load_trust), so each probe asks for them itself.
+    params = {**probe, "expected_thumbprint": expected, "stored": presentation.get(PROTOCOL_BY_TLS[probe["tls"]])}
     try:
-        return {**run_probe(params, trust=shared.trust(probe.get("ca_bundle"))), "failed": False}
+        return {**run_probe(params), "failed": False}
     except (ProbeError, ValueError) as error:
         # What a failed smtp_tls_probe task returns, plus where: the check's own result is kept.
         return {
@@ -71,8 +51,7 @@ def probe_endpoints(
     probes: Sequence[Mapping[str, Any]], expected: str | None, presentation: Mapping[str, Any] | None
 ) -> list[dict[str, Any]]:
     """One smtp_tls_probe result per probe, in order; ``presentation`` is the check's (None when it has none)."""
-    shared = _Shared()
-    return [_probe_one(probe, expected, presentation or {}, shared) for probe in probes]
+    return [_probe_one(probe, expected, presentation or {}) for probe in probes]
 
 
 def with_probes(
