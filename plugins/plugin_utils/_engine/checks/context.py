@@ -324,8 +324,7 @@ class Context:
             out.update(t for t, entry in ex.certificates.items() if entry.services)
             if ex.internal_transport_thumbprint:
                 out.add(ex.internal_transport_thumbprint)
-            out.update(thumbprint for _role, thumbprint in ex.auth_certificates or ())
-            out.update(thumbprint for _role, thumbprint in ex.federation_certificates or ())
+            out.update(ex.organisation_thumbprints)
         for named in self.named_by_tls_name.values():
             out.update(i.thumbprint for i in named)
         for selection in self.selections.values():

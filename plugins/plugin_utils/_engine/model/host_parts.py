@@ -104,8 +104,11 @@ class TransportService:
     receive_protocol_log_path: str | None = None
 
 
-# Get-AuthConfig's CurrentCertificateThumbprint, NextCertificateThumbprint and PreviousCertificateThumbprint.
-AUTH_ROLES = ("current", "next", "previous")
+# How AuthConfig and a federation trust name their certificates: the one in use, the one staged to replace
+# it and the one it replaced (Get-AuthConfig's CurrentCertificateThumbprint, NextCertificateThumbprint and
+# PreviousCertificateThumbprint; Get-FederationTrust's OrgPrivCertificate, OrgNextPrivCertificate and
+# OrgPrevPrivCertificate).
+ROTATION_ROLES = ("current", "next", "previous")
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,12 @@ class ExchangeState:
             if value == thumbprint
         )
         return (*oauth, *federation)
+
+    @property
+    def organisation_thumbprints(self) -> frozenset[str]:
+        """Every certificate AuthConfig or a federation trust names (``organisation_bindings_of`` says how)."""
+        pairs = (*(self.auth_certificates or ()), *(self.federation_certificates or ()))
+        return frozenset(thumbprint for _role, thumbprint in pairs)
 
     @property
     def organisation_bindings_unread(self) -> tuple[str, ...]:

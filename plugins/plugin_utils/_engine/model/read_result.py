@@ -15,7 +15,7 @@ from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.
     thumbprint_of,
 )
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.host_parts import (
-    AUTH_ROLES,
+    ROTATION_ROLES,
     Connector,
     ConnectorKind,
     ExchangeCertificate,
@@ -206,7 +206,7 @@ def _parse_connector(entry: Any, kind: ConnectorKind, index: int) -> Connector:
 
 
 def _role_thumbprints(raw: Any, at: str) -> tuple[tuple[str, str], ...]:
-    values = ((role, _get(raw, role, at, str, optional=True)) for role in AUTH_ROLES)
+    values = ((role, _get(raw, role, at, str, optional=True)) for role in ROTATION_ROLES)
     return tuple((role, value.upper()) for role, value in values if value)
 
 

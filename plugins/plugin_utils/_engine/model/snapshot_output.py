@@ -7,7 +7,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.host_parts import (
-    AUTH_ROLES,
+    ROTATION_ROLES,
     Connector,
     ConnectorKind,
     ExchangeState,
@@ -85,7 +85,7 @@ def _organisation_raw(ex: ExchangeState) -> dict[str, Any]:
     """``auth_config`` and ``federation_trusts`` in the read's shape (one trust entry per named certificate)."""
     auth, federation = ex.auth_certificates, ex.federation_certificates
     return {
-        "auth_config": None if auth is None else {role: dict(auth).get(role) for role in AUTH_ROLES},
+        "auth_config": None if auth is None else {role: dict(auth).get(role) for role in ROTATION_ROLES},
         "federation_trusts": None if federation is None else [{role: value} for role, value in federation],
     }
 
