@@ -332,41 +332,42 @@ function Get-HybridEntry {
     }
 }
 
-# The OAuth certificate Exchange signs server-to-server tokens with, the one staged to replace it
-# (Set-AuthConfig -NewCertificateThumbprint) and the one it replaced: bindings no connector shows.
-# Null where the account's roles do not expose Get-AuthConfig, and on Edge Transport.
-function Get-AuthEntry($Load) {
-    if ($Load.role -eq 'Edge' -or -not $Load.cmdlets['Get-AuthConfig']) { return $null }
-    $config = Get-AuthConfig -ErrorAction Stop
+# AuthConfig and each federation trust name three certificates: the one in use, the one staged to replace
+# it and the one it replaced. These are bindings no connector or service shows.
+function New-RotationEntry($Current, $Next, $Previous) {
     return [ordered]@{
-        current  = ConvertTo-NullableString $config.CurrentCertificateThumbprint
-        next     = ConvertTo-NullableString $config.NextCertificateThumbprint
-        previous = ConvertTo-NullableString $config.PreviousCertificateThumbprint
+        current  = ConvertTo-NullableString $Current
+        next     = ConvertTo-NullableString $Next
+        previous = ConvertTo-NullableString $Previous
     }
 }
 
-# Each federation trust's certificates (hybrid free/busy through the Microsoft Federation Gateway): the
-# current one, the one staged by Set-FederationTrust -Thumbprint and the one it replaced. Two entries per
-# trust: its thumbprint strings, and its certificate objects' thumbprints (a remote session may return
-# those objects without their properties). Callers check that the cmdlet is there: an empty list and an
-# unread one both unroll to $null.
+# Which of an entry's roles name the thumbprint (the removal's re-check).
+function Get-RotationRoles($Entry, [string]$Thumbprint) {
+    foreach ($role in @('current', 'next', 'previous')) { if ($Entry[$role] -eq $Thumbprint) { $role } }
+}
+
+# Neither cmdlet exists on Edge Transport; an account's roles may not expose them (the read then says null).
+function Test-CmdletReadable($Load, [string]$Name) {
+    return ($Load.role -ne 'Edge' -and [bool]$Load.cmdlets[$Name])
+}
+
+# The OAuth certificate Exchange signs server-to-server tokens with (Set-AuthConfig -NewCertificateThumbprint
+# stages the next one).
+function Get-AuthEntry {
+    $config = Get-AuthConfig -ErrorAction Stop
+    return New-RotationEntry $config.CurrentCertificateThumbprint $config.NextCertificateThumbprint $config.PreviousCertificateThumbprint
+}
+
+# Each federation trust's certificates (hybrid free/busy through the Microsoft Federation Gateway;
+# Set-FederationTrust -Thumbprint stages the next one). Two entries per trust: its thumbprint strings, and
+# its certificate objects' thumbprints (a remote session may return those objects without their
+# properties). Callers wrap the output in @(...): no trust at all unrolls to $null.
 function Get-FederationEntries {
     foreach ($trust in @(Get-FederationTrust -ErrorAction Stop)) {
-        [ordered]@{
-            current  = ConvertTo-NullableString $trust.OrgPrivCertificate
-            next     = ConvertTo-NullableString $trust.OrgNextPrivCertificate
-            previous = ConvertTo-NullableString $trust.OrgPrevPrivCertificate
-        }
-        [ordered]@{
-            current  = ConvertTo-NullableString $trust.OrgCertificate.Thumbprint
-            next     = ConvertTo-NullableString $trust.OrgNextCertificate.Thumbprint
-            previous = ConvertTo-NullableString $trust.OrgPrevCertificate.Thumbprint
-        }
+        New-RotationEntry $trust.OrgPrivCertificate $trust.OrgNextPrivCertificate $trust.OrgPrevPrivCertificate
+        New-RotationEntry $trust.OrgCertificate.Thumbprint $trust.OrgNextCertificate.Thumbprint $trust.OrgPrevCertificate.Thumbprint
     }
-}
-
-function Test-FederationReadable($Load) {
-    return ($Load.role -ne 'Edge' -and [bool]$Load.cmdlets['Get-FederationTrust'])
 }
 
 function Read-Exchange($Load) {
@@ -386,8 +387,10 @@ function Read-Exchange($Load) {
     # Edge Transport has no hybrid configuration (the cmdlet does not exist there).
     $hybridEntry = $null
     if ($Load.role -ne 'Edge') { $hybridEntry = Get-HybridEntry }
+    $auth = $null
+    if (Test-CmdletReadable $Load 'Get-AuthConfig') { $auth = Get-AuthEntry }
     $federation = $null
-    if (Test-FederationReadable $Load) { $federation = @(Get-FederationEntries) }
+    if (Test-CmdletReadable $Load 'Get-FederationTrust') { $federation = @(Get-FederationEntries) }
     [ordered]@{
         server               = $server
         role                 = $Load.role
@@ -396,7 +399,7 @@ function Read-Exchange($Load) {
         send_connectors      = @(foreach ($c in @(Get-SendConnector -ErrorAction Stop)) { ConvertTo-SendConnector $c })
         receive_connectors   = @(foreach ($c in @(Get-ReceiveConnector -Server $server -ErrorAction Stop)) { ConvertTo-ReceiveConnector $c })
         hybrid_configuration = $hybridEntry
-        auth_config          = Get-AuthEntry $Load
+        auth_config          = $auth
         federation_trusts    = $federation
         transport_service    = Get-TransportEntry $server $Load.role
     }
@@ -873,13 +876,12 @@ function Get-LostBindings($Certificate, $Others) {
     if ((Get-TransportService -Identity $server -ErrorAction Stop).InternalTransportCertificateThumbprint -eq $thumbprint) {
         'the internal transport certificate'
     }
-    $auth = Get-AuthEntry $load
-    if ($null -ne $auth) {
-        foreach ($role in @('current', 'next', 'previous')) { if ($auth[$role] -eq $thumbprint) { "the $role OAuth certificate (Get-AuthConfig)" } }
+    if (Test-CmdletReadable $load 'Get-AuthConfig') {
+        foreach ($role in @(Get-RotationRoles (Get-AuthEntry) $thumbprint)) { "the $role OAuth certificate (Get-AuthConfig)" }
     }
-    if (Test-FederationReadable $load) {
-        foreach ($trust in @(Get-FederationEntries)) {
-            foreach ($role in @('current', 'next', 'previous')) { if ($trust[$role] -eq $thumbprint) { "the $role federation trust certificate (Get-FederationTrust)" } }
+    if (Test-CmdletReadable $load 'Get-FederationTrust') {
+        foreach ($entry in @(Get-FederationEntries)) {
+            foreach ($role in @(Get-RotationRoles $entry $thumbprint)) { "the $role federation trust certificate (Get-FederationTrust)" }
         }
     }
     if (@($Others | Where-Object { $_.Issuer -eq $Certificate.Issuer -and $_.Subject -eq $Certificate.Subject }).Count -gt 0) { return }
