@@ -88,13 +88,8 @@ def require_cmdlets(host: HostState, load: ExchangeLoad, names: tuple[str, ...])
 
 
 def _roles(config: dict[str, Any]) -> dict[str, str | None]:
-    """The current, next and previous certificate thumbprints of an AuthConfig or a federation trust."""
+    """The current, next and previous certificate thumbprints of an AuthConfig or a federation trust (empty: null)."""
     return {role: config.get(role) or None for role in ("current", "next", "previous")}
-
-
-def _auth_config(host: HostState) -> dict[str, str | None]:
-    """Get-AuthConfig's three thumbprints; an empty one is null, as the agent reports it."""
-    return _roles(host.auth_config(shared=True))
 
 
 def _exchange(host: HostState, now: dt.datetime, load: ExchangeLoad) -> dict[str, Any] | None:
@@ -127,7 +122,9 @@ def _exchange(host: HostState, now: dt.datetime, load: ExchangeLoad) -> dict[str
             c for c in host.receive_connectors(shared=True) if str(c.get("server", "")).lower() == server.lower()
         ],
         "hybrid_configuration": None if edge else host.hybrid(shared=True),
-        "auth_config": None if edge or not load.cmdlets.get("Get-AuthConfig") else _auth_config(host),
+        "auth_config": None
+        if edge or not load.cmdlets.get("Get-AuthConfig")
+        else _roles(host.auth_config(shared=True)),
         "federation_trusts": None
         if edge or not load.cmdlets.get("Get-FederationTrust")
         # As agent.ps1: per trust, its thumbprint strings, then its certificate objects' thumbprints (the same).

@@ -66,15 +66,12 @@ def configured_references(host: HostState) -> list[Reference]:
         for thumb, entry in host.exchange_certificates().items():
             if entry.get("services"):
                 found.append(("exchange_services", ",".join(entry["services"]), "thumbprint", thumb.upper()))
-        for role, thumb in sorted(host.auth_config().items()):
-            if thumb:
-                found.append(("auth_config", f"{role} OAuth certificate", "thumbprint", str(thumb).upper()))
-        for trust in host.federation_trusts():
-            for role, thumb in sorted(trust.items()):
+        rotations = [("auth_config", "OAuth", host.auth_config())]
+        rotations += [("federation_trust", "federation", trust) for trust in host.federation_trusts()]
+        for kind, what, names in rotations:
+            for role, thumb in sorted(names.items()):
                 if thumb:
-                    found.append(
-                        ("federation_trust", f"{role} federation certificate", "thumbprint", str(thumb).upper())
-                    )
+                    found.append((kind, f"{role} {what} certificate", "thumbprint", str(thumb).upper()))
         internal = host.transport().get("internal_transport_certificate_thumbprint")
         if internal:
             found.append(
