@@ -114,6 +114,29 @@ def test_a_trusted_root_with_a_non_positive_serial_leaves_ansibles_output_clean(
     assert "serial number" not in output[0] and "stderr" not in output[0], output[0]
 
 
+def test_a_server_sending_a_root_with_a_non_positive_serial_leaves_ansibles_output_clean(
+    tmp_path: Path, pki: TestPki, trust_root: Path
+) -> None:
+    """Some servers send their root too: reading what was sent must not warn from every worker either."""
+    chain = tmp_path / "chain-with-old-root.pem"
+    chain.write_bytes(
+        pki.leaf.key_pem() + pki.leaf.pem + b"".join(c.pem for c in pki.chain) + non_positive_serial_root_pem()
+    )
+    output: list[str] = []
+    with aiosmtpd_server(chain) as server:
+        probe = {
+            "host": "127.0.0.1",
+            "port": server.port,
+            "server_name": "mail.contoso.com",
+            "ca_bundle": str(trust_root),
+        }
+        results = run_playbook(
+            tmp_path, [{"name": "probe", "certwarden.exchange.smtp_tls_probe": probe}], output=output
+        )
+    assert len(results["probe"]["chain"]) == 4, results["probe"]
+    assert "serial number" not in output[0] and "stderr" not in output[0], output[0]
+
+
 def test_protocol_log_src_through_ansible(tmp_path: Path) -> None:
     logs = tmp_path / "logs"
     logs.mkdir()

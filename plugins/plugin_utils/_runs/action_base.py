@@ -18,6 +18,9 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.parameters import remove_values
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.certwarden.exchange.plugins.plugin_utils._engine.model.certificate import (
+    without_deprecation_notices,
+)
 from ansible_collections.certwarden.exchange.plugins.plugin_utils._runs.argspec import (
     argument_spec_from_doc,
     text_options_given_structures,
@@ -105,7 +108,7 @@ class CertwardenAction(ActionBase, metaclass=_WarmsOnceQueued):
         del tmp  # no temporary directory is ever made on the target
         no_log_values: set[str] = set()
         try:
-            with cycle_collection_paused():
+            with cycle_collection_paused(), without_deprecation_notices():
                 params, no_log_values = self._validated_params()
                 credential = exchange_credential.parse_variable(
                     self._templar.template((task_vars or {}).get(exchange_credential.VARIABLE))

@@ -40,6 +40,7 @@ __all__ = [
     "parse_certificate",
     "parse_der",
     "thumbprint_of",
+    "without_deprecation_notices",
 ]
 
 _EKU_NAMES = {
@@ -304,13 +305,16 @@ def thumbprint_of(der: bytes) -> str:
 
 
 @contextmanager
-def _without_deprecation_notices() -> Iterator[None]:
+def without_deprecation_notices() -> Iterator[None]:
     """Parse without cryptography's notices of what a future release will refuse.
 
     cryptography warns on certificates it still reads but means to refuse one day (a serial number
     that is not positive, as in roots that Debian's and Windows' stores still ship). Python writes the
     warning to stderr, which Ansible then shows from every worker as "errantly sent data directly to
     stderr": once per server and task, about a certificate the user did not choose and cannot change.
+    ``cryptography`` also warns when such a certificate's serial number is read later, and pyOpenSSL when it
+    converts a peer's chain, so every action runs inside this too (``action_base.CertwardenAction.run``); the
+    parsing here keeps it for callers outside an action (the main process's warm-up).
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", CryptographyDeprecationWarning)
@@ -322,7 +326,7 @@ def parse_der(der: bytes, thumbprint: str) -> Certificate:
     cached = _CACHE.get(thumbprint)
     if cached is not None and cached.der == der:
         return cached
-    with _without_deprecation_notices():
+    with without_deprecation_notices():
         certificate = Certificate(der, x509.load_der_x509_certificate(der), thumbprint)
     if len(_CACHE) >= _CACHE_LIMIT:
         _CACHE.clear()
@@ -362,7 +366,7 @@ def load_pem_bundle(data: bytes | str, option: str) -> list[Certificate]:
     if begins != ends:
         raise InputError(f"option {option}: the PEM bundle is truncated ({begins} BEGIN lines, {ends} END lines)")
     try:
-        with _without_deprecation_notices():
+        with without_deprecation_notices():
             loaded = x509.load_pem_x509_certificates(data)
     except ValueError as exc:
         raise InputError(f"option {option}: a certificate in the PEM bundle cannot be parsed ({exc})") from None
