@@ -26,7 +26,6 @@ show what a user waits for; without it (the default) they show the controller.
 from __future__ import annotations
 
 import argparse
-import ssl
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -94,8 +93,9 @@ def system_trust(lab: Any, workdir: Path) -> dict[str, Any]:
     that bundle is the system's with the lab's root appended, named by ``SSL_CERT_FILE`` (where OpenSSL,
     and so the probes, look first), so the lab's servers still validate.
     """
-    paths = ssl.get_default_verify_paths()
-    system = next((p for p in (paths.cafile, paths.openssl_cafile) if p and Path(p).is_file()), None)
+    from ansible_collections.certwarden.exchange.plugins.plugin_utils._evidence.trust_bundle import system_bundle
+
+    system = system_bundle()
     if system is None:
         raise RuntimeError("--system-trust: this machine has no system CA bundle")
     bundle = workdir / "system-and-lab-roots.pem"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import ssl
 from pathlib import Path
 
 import pytest
@@ -60,8 +59,7 @@ def test_bench_fleet_small(tmp_path: Path) -> None:
 @pytest.mark.lab
 @pytest.mark.slow
 def test_bench_fleet_with_the_system_trust(tmp_path: Path) -> None:
-    paths = ssl.get_default_verify_paths()
-    if not any(p and Path(p).is_file() for p in (paths.cafile, paths.openssl_cafile)):
+    if trust_bundle.system_bundle() is None:
         pytest.skip("this machine has no system CA bundle")
     out = tmp_path / "fleet.json"
     argv = ["--servers", "2", "--forks", "2", "--pairs", "1", "--system-trust", "--json", str(out)]
